@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
+import type { Output } from './serve.ts';
+import { serve } from './serve.ts';
+
+const HELP = `Usage: herald <command> [options]
+
+Commands:
+  serve      run the hub (herald serve --help for its options)
+  version    print the version`;
+
+const output: Output = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const options = parseServeOptions(rest, process.env);
+      if (options === 'help') {
+        output.out(SERVE_HELP);
+        return;
+      }
+      await serve(options, output);
+      return;
+    }
+    case 'version':
+    case '--version':
+      output.out(version());
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      output.out(HELP);
+      return;
+    default:
+      throw new OptionError(`Unknown command "${command}".\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof OptionError) {
+    output.err(`herald: ${error.message}`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    output.err(`herald: cannot listen: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  output.err(`herald: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,216 @@
+import { parseArgs } from 'node:util';
+import type { HeraldOptions } from '../config.ts';
+
+/** A start-up error that names the flag or variable at fault. */
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+export interface ServeOptions {
+  readonly herald: HeraldOptions;
+  /** True when no key was configured and one was generated: development mode. */
+  readonly development: boolean;
+}
+
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'jwt-key': { type: 'string' },
+  'publisher-jwt-key': { type: 'string' },
+  'subscriber-jwt-key': { type: 'string' },
+  'jwt-alg': { type: 'string' },
+  anonymous: { type: 'boolean' },
+  'cors-origin': { type: 'string', multiple: true },
+  'publish-origin': { type: 'string', multiple: true },
+  heartbeat: { type: 'string' },
+  'history-size': { type: 'string' },
+  store: { type: 'string' },
+  'max-body-size': { type: 'string' },
+  'max-unsent-bytes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const SERVE_HELP = `Usage: herald serve [options]
+
+Options (each also read from the environment variable shown):
+  --port <n>                 TCP port, 0 for any free one          HERALD_PORT (3000)
+  --host <addr>              address to listen on                  HERALD_HOST (0.0.0.0)
+  --jwt-key <secret>         HMAC key for publisher and subscriber tokens   HERALD_JWT_KEY
+  --publisher-jwt-key <s>    key for publisher tokens only         HERALD_PUBLISHER_JWT_KEY
+  --subscriber-jwt-key <s>   key for subscriber tokens only        HERALD_SUBSCRIBER_JWT_KEY
+  --jwt-alg <alg>            HS256, HS384 or HS512                 HERALD_JWT_ALG (HS256)
+  --anonymous                let subscribers without a token see public updates   HERALD_ANONYMOUS
+  --cors-origin <origin>     allow a browser origin (repeatable)   HERALD_CORS_ORIGINS (comma list)
+  --publish-origin <origin>  allow cookie publishes from an origin (repeatable; default: the CORS origins)
+                                                                   HERALD_PUBLISH_ORIGINS
+  --heartbeat <duration>     keep-alive comment interval, e.g. 20s, 0 for none   HERALD_HEARTBEAT (20s)
+  --history-size <n>         updates kept for resuming clients     HERALD_HISTORY_SIZE (10000)
+  --store <kind>             memory                                HERALD_STORE (memory)
+  --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
+  --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
+
+With no key configured, Herald starts in development mode: it generates a key, prints a
+publisher token, and lets anonymous subscribers in.`;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `herald serve` flags, then the environment, into Herald's options. Flags win. */
+export function parseServeOptions(argv: readonly string[], env: Env): ServeOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: FLAGS,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new OptionError((error as Error).message);
+  }
+  if (values.help === true) return 'help';
+
+  const pick = (flag: keyof typeof FLAGS, variable: string): [string, string] | undefined => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === 'string') return [`--${flag}`, fromFlag];
+    const fromEnv = env[variable];
+    if (fromEnv !== undefined && fromEnv !== '') return [variable, fromEnv];
+    return undefined;
+  };
+
+  const sharedKey = pick('jwt-key', 'HERALD_JWT_KEY');
+  const publisherKey = pick('publisher-jwt-key', 'HERALD_PUBLISHER_JWT_KEY') ?? sharedKey;
+  const subscriberKey = pick('subscriber-jwt-key', 'HERALD_SUBSCRIBER_JWT_KEY') ?? sharedKey;
+  if ((publisherKey === undefined) !== (subscriberKey === undefined)) {
+    throw new OptionError(
+      publisherKey === undefined
+        ? '--publisher-jwt-key (or --jwt-key) is required when --subscriber-jwt-key is set.'
+        : '--subscriber-jwt-key (or --jwt-key) is required when --publisher-jwt-key is set.',
+    );
+  }
+
+  const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
+  const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
+  const store = optional(pick('store', 'HERALD_STORE'), (v, name): 'memory' => {
+    if (v !== 'memory') throw new OptionError(`${name} must be "memory"; got "${v}".`);
+    return v;
+  });
+  const jwtAlgorithm = optional(pick('jwt-alg', 'HERALD_JWT_ALG'), (v, name) => {
+    if (v !== 'HS256' && v !== 'HS384' && v !== 'HS512') {
+      throw new OptionError(`${name} must be HS256, HS384 or HS512; got "${v}".`);
+    }
+    return v;
+  });
+  const corsOrigins = origins(
+    values['cors-origin'],
+    '--cors-origin',
+    env['HERALD_CORS_ORIGINS'],
+    'HERALD_CORS_ORIGINS',
+  );
+  const publishOrigins = origins(
+    values['publish-origin'],
+    '--publish-origin',
+    env['HERALD_PUBLISH_ORIGINS'],
+    'HERALD_PUBLISH_ORIGINS',
+  );
+  const anonymousEnv = pick('anonymous', 'HERALD_ANONYMOUS');
+  const anonymous =
+    values.anonymous ??
+    (anonymousEnv === undefined ? undefined : boolean(anonymousEnv[1], anonymousEnv[0]));
+
+  const development = publisherKey === undefined;
+  const generatedKey = development ? randomKey() : undefined;
+  return {
+    development,
+    herald: {
+      publisherJwtKey: publisherKey?.[1] ?? generatedKey ?? '',
+      subscriberJwtKey: subscriberKey?.[1] ?? generatedKey ?? '',
+      port,
+      host: pick('host', 'HERALD_HOST')?.[1],
+      jwtAlgorithm,
+      // Development mode lets anonymous subscribers in unless told otherwise.
+      anonymous: anonymous ?? (development ? true : undefined),
+      corsOrigins,
+      publishOrigins: publishOrigins ?? corsOrigins,
+      heartbeatMs: heartbeat === undefined ? undefined : heartbeat === 0 ? null : heartbeat,
+      historySize: optional(pick('history-size', 'HERALD_HISTORY_SIZE'), (v, n) =>
+        integer(v, n, 0, 10_000_000),
+      ),
+      store,
+      maxBodyBytes: optional(pick('max-body-size', 'HERALD_MAX_BODY_SIZE'), (v, n) =>
+        integer(v, n, 1, 1 << 30),
+      ),
+      maxUnsentBytes: optional(pick('max-unsent-bytes', 'HERALD_MAX_UNSENT_BYTES'), (v, n) =>
+        integer(v, n, 1024, 1 << 30),
+      ),
+    },
+  };
+}
+
+function optional<T>(
+  found: [string, string] | undefined,
+  parse: (value: string, name: string) => T,
+): T | undefined {
+  return found === undefined ? undefined : parse(found[1], found[0]);
+}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < min || n > max) {
+    throw new OptionError(`${name} must be an integer from ${min} to ${max}; got "${value}".`);
+  }
+  return n;
+}
+
+/** `1500`, `1500ms`, `20s` or `2m`, in milliseconds. */
+function duration(value: string, name: string): number {
+  const match = /^([0-9]+)(ms|s|m)?$/.exec(value);
+  if (match === null) {
+    throw new OptionError(`${name} must be a duration such as 20s, 1500ms or 2m; got "${value}".`);
+  }
+  const unit = match[2] === 's' ? 1000 : match[2] === 'm' ? 60_000 : 1;
+  return Number(match[1]) * unit;
+}
+
+function boolean(value: string, name: string): boolean {
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  throw new OptionError(`${name} must be true or false; got "${value}".`);
+}
+
+function origins(
+  fromFlags: string[] | undefined,
+  flag: string,
+  fromEnv: string | undefined,
+  variable: string,
+): string[] | undefined {
+  const [list, name] =
+    fromFlags !== undefined
+      ? [fromFlags, flag]
+      : fromEnv !== undefined && fromEnv !== ''
+        ? [fromEnv.split(',').map((origin) => origin.trim()), variable]
+        : [undefined, ''];
+  if (list === undefined) return undefined;
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.origin !== origin) {
+      throw new OptionError(
+        `${name} must list origins such as https://app.example.com (scheme, host and port only); got "${origin}".`,
+      );
+    }
+  }
+  return list;
+}
+
+function randomKey(): string {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  return Buffer.from(bytes).toString('base64url');
+}

@@ -1,0 +1,69 @@
+import { mintToken } from '../auth/mint-token.ts';
+import { startHerald } from '../herald.ts';
+import type { ServeOptions } from './serve-options.ts';
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** `herald serve`: starts the hub, announces it, and shuts it down gracefully on a signal. */
+export async function serve(options: ServeOptions, output: Output): Promise<void> {
+  const herald = await startHerald(options.herald, (error) => {
+    output.err(
+      `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  });
+  if (options.development) await announceDevelopmentMode(herald.hubUrl, herald.config, output);
+  output.out(`Herald listening on ${herald.hubUrl}`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      output.err(`${signal} again: exiting without waiting.`);
+      process.exit(1);
+    }
+    stopping = true;
+    output.out(`${signal} received: closing streams and shutting down.`);
+    herald.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        output.err(`shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function announceDevelopmentMode(
+  hubUrl: string,
+  config: { publisherJwtKey: string; jwtAlgorithm: 'HS256' | 'HS384' | 'HS512' },
+  output: Output,
+): Promise<void> {
+  const token = await mintToken({
+    key: config.publisherJwtKey,
+    algorithm: config.jwtAlgorithm,
+    publish: ['*'],
+    subscribe: ['*'],
+  });
+  const topic = 'https://example.com/books/1';
+  output.out(
+    [
+      '',
+      '  DEVELOPMENT MODE: no JWT key was configured (--jwt-key or HERALD_JWT_KEY).',
+      '  A random key was generated for this run and anonymous subscribers are allowed.',
+      '  Never run like this in production.',
+      '',
+      '  Publisher token (publish and subscribe to every topic, valid until this process exits):',
+      `    ${token}`,
+      '',
+      '  Subscribe, in one terminal:',
+      `    curl -N '${hubUrl}?topic=${encodeURIComponent(topic)}'`,
+      '  Publish, in another:',
+      `    curl -H 'Authorization: Bearer ${token}' -d 'topic=${topic}' -d 'data=Hello' ${hubUrl}`,
+      '',
+    ].join('\n'),
+  );
+}

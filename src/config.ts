@@ -1,0 +1,76 @@
+/**
+ * Herald's configuration: typed once, defaulted once. The CLI fills it from flags and
+ * environment variables; embedders pass it to `startHerald()`. `null` switches a feature off.
+ */
+export interface HeraldConfig {
+  /** TCP port; `0` picks a free one. */
+  readonly port: number;
+  readonly host: string;
+  /** Key that verifies publisher tokens (HMAC secret). */
+  readonly publisherJwtKey: string;
+  /** Key that verifies subscriber tokens (HMAC secret). */
+  readonly subscriberJwtKey: string;
+  readonly jwtAlgorithm: 'HS256' | 'HS384' | 'HS512';
+  /** Whether subscribers without a token may subscribe (public updates only). */
+  readonly anonymous: boolean;
+  /** Origins allowed to call the hub from a browser (CORS, with credentials). */
+  readonly corsOrigins: readonly string[];
+  /** Origins allowed to publish with a cookie token (CSRF protection); defaults to `corsOrigins`. */
+  readonly publishOrigins: readonly string[];
+  /** Name of the cookie that may carry a token. */
+  readonly cookieName: string;
+  /** Interval of the keep-alive comment on idle streams; `null` sends none. */
+  readonly heartbeatMs: number | null;
+  /** Where history is kept. */
+  readonly store: 'memory';
+  /** Updates kept in history for resuming clients. */
+  readonly historySize: number;
+  /** Largest publish body accepted; larger ones get 413. */
+  readonly maxBodyBytes: number;
+  readonly maxTopicsPerUpdate: number;
+  readonly maxUpdatesPerPublish: number;
+  readonly maxSelectorsPerSubscription: number;
+  /** Unsent bytes one stream may queue before it counts as a slow consumer and is dropped. */
+  readonly maxUnsentBytes: number;
+  /** How long shutdown waits for in-flight requests before cutting connections. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export const DEFAULTS = Object.freeze({
+  port: 3000,
+  host: '0.0.0.0',
+  jwtAlgorithm: 'HS256',
+  anonymous: false,
+  corsOrigins: [],
+  cookieName: 'mercureAuthorization',
+  heartbeatMs: 20_000,
+  store: 'memory',
+  historySize: 10_000,
+  maxBodyBytes: 1024 * 1024,
+  maxTopicsPerUpdate: 64,
+  maxUpdatesPerPublish: 1000,
+  maxSelectorsPerSubscription: 64,
+  maxUnsentBytes: 1024 * 1024,
+  shutdownTimeoutMs: 5_000,
+} as const satisfies Partial<HeraldConfig>);
+
+/** The options a caller must choose: the keys. Everything else has a default (`undefined` = it). */
+export type HeraldOptions = {
+  readonly [K in keyof HeraldConfig]?: HeraldConfig[K] | undefined;
+} & Pick<HeraldConfig, 'publisherJwtKey' | 'subscriberJwtKey'>;
+
+export function resolveConfig(options: HeraldOptions): HeraldConfig {
+  const corsOrigins = options.corsOrigins ?? DEFAULTS.corsOrigins;
+  return {
+    ...DEFAULTS,
+    corsOrigins,
+    publishOrigins: corsOrigins,
+    ...stripUndefined(options),
+    publisherJwtKey: options.publisherJwtKey,
+    subscriberJwtKey: options.subscriberJwtKey,
+  };
+}
+
+function stripUndefined(options: HeraldOptions): Partial<HeraldConfig> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,50 @@
+/**
+ * The one catalog of errors Herald reports to clients. Every code is stable: once shipped it
+ * keeps its meaning and is never reused. `docs/errors.md` documents each one, and a test keeps
+ * the two in step.
+ */
+export const ERROR_CATALOG = {
+  HERALD_ERR_MISSING_TOPIC: { status: 400, title: 'At least one topic is required' },
+  HERALD_ERR_INVALID_ID: { status: 400, title: 'Invalid update id' },
+  HERALD_ERR_INVALID_TYPE: { status: 400, title: 'Invalid update type' },
+  HERALD_ERR_INVALID_RETRY: { status: 400, title: 'Invalid retry value' },
+  HERALD_ERR_INVALID_DATA: { status: 400, title: 'Invalid update data' },
+  HERALD_ERR_MALFORMED_BODY: { status: 400, title: 'Malformed request body' },
+  HERALD_ERR_TOO_MANY_TOPICS: { status: 400, title: 'Too many topics in one update' },
+  HERALD_ERR_TOO_MANY_UPDATES: { status: 400, title: 'Too many updates in one batch' },
+  HERALD_ERR_TOO_MANY_SELECTORS: { status: 400, title: 'Too many topic selectors' },
+  HERALD_ERR_INVALID_LAST_EVENT_ID: { status: 400, title: 'Invalid Last-Event-ID' },
+  HERALD_ERR_UNAUTHORIZED: { status: 401, title: 'Authorization required' },
+  HERALD_ERR_INVALID_TOKEN: { status: 401, title: 'Invalid token' },
+  HERALD_ERR_FORBIDDEN: { status: 403, title: 'Not allowed' },
+  HERALD_ERR_CSRF: { status: 403, title: 'Cross-site request refused' },
+  HERALD_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  HERALD_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  HERALD_ERR_DUPLICATE_ID: { status: 409, title: 'An update with this id already exists' },
+  HERALD_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  HERALD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  HERALD_ERR_BACKEND_UNAVAILABLE: { status: 503, title: 'History backend unavailable' },
+  HERALD_ERR_SHUTTING_DOWN: { status: 503, title: 'Hub is shutting down' },
+  HERALD_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** An error meant for a client: a stable code, its HTTP status and a human explanation. */
+export class HeraldError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.name = 'HeraldError';
+    this.code = code;
+    this.status = ERROR_CATALOG[code].status;
+    this.title = ERROR_CATALOG[code].title;
+  }
+}
+
+export function isHeraldError(error: unknown): error is HeraldError {
+  return error instanceof HeraldError;
+}

@@ -1,0 +1,175 @@
+import type { Backend } from './backend.ts';
+import { EARLIEST } from './backend.ts';
+import { HeraldError } from './errors.ts';
+import { encodeFrame } from './sse-frame.ts';
+import type { FrameSink, SubscriberGrants } from './subscriber.ts';
+import { Subscriber } from './subscriber.ts';
+import { TopicIndex } from './topic-index.ts';
+import { compileSelector } from './topic-selector.ts';
+import type { NewUpdate, Update } from './update.ts';
+import { validateNewUpdate } from './update.ts';
+
+export interface HubOptions {
+  /** Topics one update may carry (canonical + alternates). */
+  readonly maxTopicsPerUpdate: number;
+  /** Updates one publish request may carry (Herald's JSON batch). */
+  readonly maxUpdatesPerPublish: number;
+  /** Topic selectors one subscription may carry. */
+  readonly maxSelectorsPerSubscription: number;
+  /**
+   * Bytes of live frames a subscriber may have waiting while its history replays; past it the
+   * subscription is closed and the client resumes later.
+   */
+  readonly maxPendingBytes: number;
+}
+
+export interface SubscribeRequest {
+  readonly selectors: readonly string[];
+  readonly grants: SubscriberGrants;
+  readonly sink: FrameSink;
+  /** Resume strictly after this id; `earliest` replays all kept history. */
+  readonly lastEventId?: string | undefined;
+}
+
+/** A subscription that has joined the live stream and knows where its replay starts. */
+export interface OpenedSubscription {
+  readonly subscriber: Subscriber;
+  /**
+   * Only when the request asked to resume: the id the stream resumes after, or `earliest`
+   * when the requested id is not in history. Sent back as the `Last-Event-ID` header.
+   */
+  readonly resumedAfter: string | undefined;
+  /** Writes the history to replay, then the live frames that arrived meanwhile; then live. */
+  start(): Promise<void>;
+}
+
+/**
+ * The hub: validates and stores publishes through the backend, and delivers every stored
+ * update to the subscribers whose selectors and grants admit it. Pure: no sockets, no files.
+ */
+export class Hub {
+  readonly #backend: Backend;
+  readonly #options: HubOptions;
+  readonly #index = new TopicIndex();
+  readonly #unlisten: () => void;
+  /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
+  readonly #frames = new WeakMap<Update, Uint8Array>();
+  #dispatchSeq = 0;
+
+  constructor(backend: Backend, options: HubOptions) {
+    this.#backend = backend;
+    this.#options = options;
+    this.#unlisten = backend.onUpdate((update) => {
+      this.#dispatch(update);
+    });
+  }
+
+  get subscriberCount(): number {
+    return this.#index.size;
+  }
+
+  /** Validates, stores and (through the backend) delivers updates; resolves with their ids. */
+  async publish(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
+    if (updates.length === 0) {
+      throw new HeraldError('HERALD_ERR_MALFORMED_BODY', 'The request holds no update.');
+    }
+    if (updates.length > this.#options.maxUpdatesPerPublish) {
+      throw new HeraldError(
+        'HERALD_ERR_TOO_MANY_UPDATES',
+        `A publish may carry at most ${this.#options.maxUpdatesPerPublish} updates; this one has ${updates.length}.`,
+      );
+    }
+    const valid = updates.map((update) => validateNewUpdate(update, this.#options));
+    return this.#backend.append(valid);
+  }
+
+  /**
+   * Joins the live stream first, then looks up history, so that no update can fall between
+   * the replay and live delivery: live frames wait in `pending` until `start()` has replayed.
+   */
+  async subscribe(request: SubscribeRequest): Promise<OpenedSubscription> {
+    if (request.selectors.length === 0) {
+      throw new HeraldError(
+        'HERALD_ERR_MISSING_TOPIC',
+        'Subscribe to at least one topic selector.',
+      );
+    }
+    if (request.selectors.length > this.#options.maxSelectorsPerSubscription) {
+      throw new HeraldError(
+        'HERALD_ERR_TOO_MANY_SELECTORS',
+        `A subscription may have at most ${this.#options.maxSelectorsPerSubscription} topic selectors; this one has ${request.selectors.length}.`,
+      );
+    }
+    const selectors = [...new Set(request.selectors)].map(compileSelector);
+    const subscriber = new Subscriber(selectors, request.grants, request.sink);
+    const { lastEventId } = request;
+    if (lastEventId === undefined) {
+      this.#index.add(subscriber);
+      return { subscriber, resumedAfter: undefined, start: () => Promise.resolve() };
+    }
+
+    subscriber.pending = { frames: [], ids: new Set(), bytes: 0 };
+    this.#index.add(subscriber);
+    let history;
+    try {
+      history = await this.#backend.readAfter(lastEventId);
+    } catch (error) {
+      this.#index.delete(subscriber);
+      throw error;
+    }
+    const resumedAfter = history.found ? lastEventId : EARLIEST;
+    const start = async (): Promise<void> => {
+      for await (const update of history.updates) {
+        if (subscriber.sink.closed) return;
+        // Already waiting in `pending`: it will be written from there, in live order.
+        if (subscriber.pending?.ids.has(update.id) === true || !subscriber.accepts(update)) {
+          continue;
+        }
+        if (!subscriber.sink.write(this.#frameOf(update))) await subscriber.sink.drained();
+      }
+      const frames = subscriber.pending?.frames ?? [];
+      subscriber.pending = undefined;
+      for (const frame of frames) subscriber.sink.write(frame);
+    };
+    return { subscriber, resumedAfter, start };
+  }
+
+  /** Removes a subscriber from delivery; the HTTP layer calls it when the stream ends. */
+  unsubscribe(subscriber: Subscriber): void {
+    this.#index.delete(subscriber);
+  }
+
+  /** Stops delivering. Open streams are the HTTP layer's to end. */
+  close(): void {
+    this.#unlisten();
+  }
+
+  #frameOf(update: Update): Uint8Array {
+    let frame = this.#frames.get(update);
+    if (frame === undefined) {
+      frame = encodeFrame(update);
+      this.#frames.set(update, frame);
+    }
+    return frame;
+  }
+
+  #dispatch(update: Update): void {
+    const seq = ++this.#dispatchSeq;
+    let frame: Uint8Array | undefined;
+    this.#index.forCandidates(update.topics, (subscriber) => {
+      if (subscriber.lastDispatch === seq) return;
+      subscriber.lastDispatch = seq;
+      if (!subscriber.accepts(update)) return;
+      frame ??= this.#frameOf(update);
+      const pending = subscriber.pending;
+      if (pending === undefined) {
+        subscriber.sink.write(frame);
+        return;
+      }
+      pending.frames.push(frame);
+      pending.ids.add(update.id);
+      pending.bytes += frame.byteLength;
+      if (pending.bytes > this.#options.maxPendingBytes) subscriber.sink.close();
+    });
+  }
+}

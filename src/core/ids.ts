@@ -1,0 +1,38 @@
+/**
+ * Generates `urn:uuid:` ids from UUIDv7 (RFC 9562): a 48-bit millisecond timestamp, then a
+ * 12-bit counter that keeps ids issued within one millisecond in order, then random bits.
+ * Ids from one generator therefore sort in the order they were issued, which keeps history
+ * readable and makes ids useful as cursors.
+ */
+export function createIdGenerator(now: () => number = Date.now): () => string {
+  let lastMs = 0;
+  let counter = 0;
+  const random = new Uint8Array(8);
+  const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+  return function nextId(): string {
+    let ms = now();
+    if (ms <= lastMs) {
+      // Same millisecond, or the clock stepped back: stay monotonic by counting on from the last id.
+      ms = lastMs;
+      counter++;
+      if (counter > 0xfff) {
+        ms++;
+        counter = 0;
+      }
+    } else {
+      counter = 0;
+    }
+    lastMs = ms;
+    crypto.getRandomValues(random);
+    const timeHex = ms.toString(16).padStart(12, '0');
+    const versionAndCounter = (0x7000 | counter).toString(16);
+    const variant = hex[((random[0] ?? 0) & 0x3f) | 0x80] ?? '80';
+    let tail = '';
+    for (let i = 2; i < 8; i++) tail += hex[random[i] ?? 0] ?? '00';
+    return (
+      `urn:uuid:${timeHex.slice(0, 8)}-${timeHex.slice(8, 12)}-${versionAndCounter}-` +
+      `${variant}${hex[random[1] ?? 0] ?? '00'}-${tail}`
+    );
+  };
+}

@@ -1,0 +1,61 @@
+import type { TopicSelector } from './topic-selector.ts';
+import { anySelectorMatches } from './topic-selector.ts';
+import type { Update } from './update.ts';
+
+/** Where a subscription's frames go. The HTTP layer implements it over a response stream. */
+export interface FrameSink {
+  /**
+   * Queues one encoded frame. Returns false once the queue is past its high-water mark: a
+   * writer with more to send (a history replay) should wait for `drained()`. Live delivery
+   * does not wait; a sink whose queue passes its hard cap closes itself.
+   */
+  write(frame: Uint8Array): boolean;
+  /** Resolves when the queue is below its high-water mark again, or the sink closed. */
+  drained(): Promise<void>;
+  /** Ends the stream; the client resumes with Last-Event-ID. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** What a subscriber may see beyond public updates. */
+export interface SubscriberGrants {
+  /**
+   * Selectors from the token's `mercure.subscribe` claim: a private update is delivered only
+   * when one of its topics matches one of them. Empty for anonymous subscribers.
+   */
+  readonly privateSelectors: readonly TopicSelector[];
+}
+
+/** Live frames that arrived while history was being replayed, waiting to be written after it. */
+export interface PendingLive {
+  readonly frames: Uint8Array[];
+  /** Ids of the waiting frames, so the replay skips them and each update is written once. */
+  readonly ids: Set<string>;
+  bytes: number;
+}
+
+/**
+ * One open subscription: its topic selectors, its grants and its sink. The hub writes to it;
+ * the HTTP layer creates and ends it.
+ */
+export class Subscriber {
+  readonly selectors: readonly TopicSelector[];
+  readonly grants: SubscriberGrants;
+  readonly sink: FrameSink;
+  /** Set only while history is being replayed; idle subscribers carry nothing extra. */
+  pending: PendingLive | undefined;
+  /** The dispatch this subscriber was last visited in, so an update matching twice is sent once. */
+  lastDispatch = 0;
+
+  constructor(selectors: readonly TopicSelector[], grants: SubscriberGrants, sink: FrameSink) {
+    this.selectors = selectors;
+    this.grants = grants;
+    this.sink = sink;
+  }
+
+  /** Whether this subscriber's topic selectors and grants admit `update`. */
+  accepts(update: Update): boolean {
+    if (!anySelectorMatches(this.selectors, update.topics)) return false;
+    return !update.private || anySelectorMatches(this.grants.privateSelectors, update.topics);
+  }
+}

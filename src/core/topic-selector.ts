@@ -1,0 +1,54 @@
+import { compileUriTemplate } from './uri-template.ts';
+
+/**
+ * A compiled topic selector. Mercure defines three kinds: `*` matches every topic, a URI
+ * Template matches the topics it can expand to, and any other string matches itself.
+ * A selector that looks like a template also matches its own literal text, as in the
+ * reference hub.
+ */
+export interface TopicSelector {
+  readonly source: string;
+  /** `exact` selectors can be found through a map; the others must be tested one by one. */
+  readonly kind: 'exact' | 'template' | 'any';
+  matches(topic: string): boolean;
+}
+
+const MAX_CACHED_SELECTORS = 10_000;
+// Many subscribers share the same selectors; compiling a template once saves work and memory.
+const cache = new Map<string, TopicSelector>();
+
+function compile(source: string): TopicSelector {
+  if (source === '*') return { source, kind: 'any', matches: () => true };
+  const template = source.includes('{') ? compileUriTemplate(source) : undefined;
+  if (template === undefined) {
+    return { source, kind: 'exact', matches: (topic) => topic === source };
+  }
+  return {
+    source,
+    kind: 'template',
+    matches: (topic) => topic === source || template.test(topic),
+  };
+}
+
+export function compileSelector(source: string): TopicSelector {
+  let selector = cache.get(source);
+  if (selector === undefined) {
+    if (cache.size >= MAX_CACHED_SELECTORS) cache.clear();
+    selector = compile(source);
+    cache.set(source, selector);
+  }
+  return selector;
+}
+
+/** True when any of `selectors` matches any of `topics`. */
+export function anySelectorMatches(
+  selectors: readonly TopicSelector[],
+  topics: readonly string[],
+): boolean {
+  for (const selector of selectors) {
+    for (const topic of topics) {
+      if (selector.matches(topic)) return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,90 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { MemoryBackend } from './backends/memory.ts';
+import type { HeraldConfig, HeraldOptions } from './config.ts';
+import { resolveConfig } from './config.ts';
+import { Hub } from './core/hub.ts';
+import { ConnectionRegistry } from './http/connection-registry.ts';
+import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
+
+export interface RunningHerald {
+  readonly config: HeraldConfig;
+  /** The hub endpoint, e.g. `http://127.0.0.1:3000/.well-known/mercure`. */
+  readonly hubUrl: string;
+  readonly port: number;
+  readonly hub: Hub;
+  /**
+   * Graceful shutdown: stop accepting, end every open stream (clients reconnect elsewhere or
+   * later), let in-flight publishes finish, then close the backend.
+   */
+  close(): Promise<void>;
+}
+
+/** Builds a hub from its configuration and starts serving it. */
+export async function startHerald(
+  options: HeraldOptions,
+  onInternalError: (error: unknown) => void = (error) => {
+    console.error(error);
+  },
+): Promise<RunningHerald> {
+  const config = resolveConfig(options);
+  const backend = new MemoryBackend({ historySize: config.historySize });
+  const hub = new Hub(backend, {
+    maxTopicsPerUpdate: config.maxTopicsPerUpdate,
+    maxUpdatesPerPublish: config.maxUpdatesPerPublish,
+    maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
+    maxPendingBytes: config.maxUnsentBytes,
+  });
+  const verifier = createTokenVerifier({
+    publisherKey: config.publisherJwtKey,
+    subscriberKey: config.subscriberJwtKey,
+    algorithm: config.jwtAlgorithm,
+  });
+  const connections = new ConnectionRegistry(config.heartbeatMs);
+  const handler = createRequestHandler(
+    { config, hub, verifier, connections, publishOrigins: new Set(config.publishOrigins) },
+    onInternalError,
+  );
+  const server = createServer({ keepAliveTimeout: 10_000 }, handler);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // An explicit backlog: Node's default of 511 overflows when thousands reconnect at once.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+      hub.close();
+      connections.closeAll();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await backend.close();
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    hubUrl: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${HUB_PATH}`,
+    port,
+    hub,
+    close,
+  };
+}

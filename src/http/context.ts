@@ -1,0 +1,13 @@
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import type { HeraldConfig } from '../config.ts';
+import type { Hub } from '../core/hub.ts';
+import type { ConnectionRegistry } from './connection-registry.ts';
+
+/** What every route needs, built once at start-up. */
+export interface RouteContext {
+  readonly config: HeraldConfig;
+  readonly hub: Hub;
+  readonly verifier: TokenVerifier;
+  readonly connections: ConnectionRegistry;
+  readonly publishOrigins: ReadonlySet<string>;
+}

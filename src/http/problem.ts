@@ -1,0 +1,34 @@
+import type { ServerResponse } from 'node:http';
+import { HeraldError } from '../core/errors.ts';
+
+/**
+ * Answers with an RFC 9457 problem document. Errors that are not HeraldErrors are internal:
+ * their message stays in the log, the client sees only the generic title.
+ */
+export function sendProblem(
+  res: ServerResponse,
+  error: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
+  const known =
+    error instanceof HeraldError
+      ? error
+      : new HeraldError('HERALD_ERR_INTERNAL', 'The hub failed to handle this request.');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({
+    type: `https://herald.dev/errors#${known.code}`,
+    title: known.title,
+    status: known.status,
+    code: known.code,
+    detail: known.message,
+  });
+  res.writeHead(known.status, {
+    ...extraHeaders,
+    'Content-Type': 'application/problem+json',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}

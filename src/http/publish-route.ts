@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Grants } from '../auth/grants.ts';
+import { findToken } from '../auth/token-source.ts';
+import { HeraldError } from '../core/errors.ts';
+import { anySelectorMatches } from '../core/topic-selector.ts';
+import type { NewUpdate } from '../core/update.ts';
+import type { RouteContext } from './context.ts';
+import { parsePublishBody } from './publish-body.ts';
+import { readBody } from './read-body.ts';
+
+/**
+ * `POST /.well-known/mercure`: authorizes, parses, stores, and answers with the ids only once
+ * the backend has stored the updates.
+ */
+export async function handlePublish(
+  context: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const grants = await publisherGrants(context, req, url);
+  const body = await readBody(req, context.config.maxBodyBytes);
+  const updates = parsePublishBody(req.headers['content-type'], body);
+  for (const update of updates) assertMayPublish(grants, update);
+  const stored = await context.hub.publish(updates);
+  const ids = stored.map((update) => update.id).join('\n');
+  res.writeHead(200, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(ids),
+  });
+  res.end(ids);
+}
+
+async function publisherGrants(
+  context: RouteContext,
+  req: IncomingMessage,
+  url: URL,
+): Promise<Grants> {
+  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
+  if (found === undefined) {
+    throw new HeraldError('HERALD_ERR_UNAUTHORIZED', 'Publishing needs a publisher token.');
+  }
+  const grants = await context.verifier.verify(found.token, 'publisher');
+  // A browser attaches cookies to cross-site requests: only allowed origins may publish with one.
+  if (found.source === 'cookie') assertAllowedOrigin(context, req);
+  return grants;
+}
+
+function assertAllowedOrigin(context: RouteContext, req: IncomingMessage): void {
+  const origin = req.headers.origin ?? originOf(req.headers.referer);
+  if (origin === undefined || !context.publishOrigins.has(origin)) {
+    throw new HeraldError(
+      'HERALD_ERR_CSRF',
+      'A publish authorized by cookie must come from an allowed Origin or Referer.',
+    );
+  }
+}
+
+function originOf(referer: string | undefined): string | undefined {
+  if (referer === undefined) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function assertMayPublish(grants: Grants, update: NewUpdate): void {
+  for (const topic of update.topics) {
+    if (!anySelectorMatches(grants.publish, [topic])) {
+      throw new HeraldError(
+        'HERALD_ERR_FORBIDDEN',
+        `The token's publish selectors do not cover the topic "${topic}".`,
+      );
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Grants } from '../auth/grants.ts';
+import { ANONYMOUS } from '../auth/grants.ts';
+import { findToken } from '../auth/token-source.ts';
+import { HeraldError } from '../core/errors.ts';
+import { COMMENT_FRAME } from '../core/sse-frame.ts';
+import type { RouteContext } from './context.ts';
+import { SseConnection } from './sse-connection.ts';
+
+/** Headers that keep caches and buffering proxies (nginx: X-Accel-Buffering) out of the stream. */
+const STREAM_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'private, no-cache, no-store, must-revalidate, max-age=0, no-transform',
+  Pragma: 'no-cache',
+  Expires: '0',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+} as const;
+
+// A replay pauses once this much is queued, far below the slow-consumer cap.
+const REPLAY_HIGH_WATER_MARK = 64 * 1024;
+
+/** `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams. */
+export async function handleSubscribe(
+  context: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const grants = await subscriberGrants(context, req, url);
+  const lastEventId = requestedLastEventId(req, url);
+  const connection = new SseConnection(
+    res,
+    {
+      highWaterMark: Math.min(REPLAY_HIGH_WATER_MARK, context.config.maxUnsentBytes),
+      maxUnsentBytes: context.config.maxUnsentBytes,
+    },
+    () => {
+      context.connections.droppedSlowConsumers++;
+    },
+  );
+  const opened = await context.hub.subscribe({
+    selectors: url.searchParams.getAll('topic'),
+    grants: { privateSelectors: grants.subscribe },
+    sink: connection,
+    lastEventId,
+  });
+  const end = () => {
+    context.hub.unsubscribe(opened.subscriber);
+    context.connections.delete(connection);
+  };
+  // The client may have gone while history was being looked up.
+  if (connection.closed) {
+    end();
+    return;
+  }
+  res.once('close', end);
+  context.connections.add(connection);
+
+  const headers: Record<string, string> = { ...STREAM_HEADERS };
+  if (opened.resumedAfter !== undefined) headers['Last-Event-ID'] = opened.resumedAfter;
+  res.writeHead(200, headers);
+  // A first comment flushes the headers now, so the client knows it is connected.
+  res.write(COMMENT_FRAME);
+  await opened.start();
+}
+
+/**
+ * The header wins over the query parameters, which exist because a browser cannot set headers
+ * on its first connection: `lastEventID`, and draft-07's `Last-Event-ID`. Empty means absent.
+ */
+function requestedLastEventId(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers['last-event-id'];
+  const candidates = [
+    typeof header === 'string' ? header : undefined,
+    url.searchParams.get('lastEventID'),
+    url.searchParams.get('Last-Event-ID'),
+  ];
+  return (
+    candidates.find((value) => value !== undefined && value !== null && value !== '') ?? undefined
+  );
+}
+
+async function subscriberGrants(
+  context: RouteContext,
+  req: IncomingMessage,
+  url: URL,
+): Promise<Grants> {
+  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
+  if (found !== undefined) return context.verifier.verify(found.token, 'subscriber');
+  if (context.config.anonymous) return ANONYMOUS;
+  throw new HeraldError(
+    'HERALD_ERR_UNAUTHORIZED',
+    'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
+  );
+}

@@ -1,0 +1,10 @@
+export { startHerald } from './herald.ts';
+export type { RunningHerald } from './herald.ts';
+export { DEFAULTS, resolveConfig } from './config.ts';
+export type { HeraldConfig, HeraldOptions } from './config.ts';
+export { mintToken } from './auth/mint-token.ts';
+export type { MintTokenOptions } from './auth/mint-token.ts';
+export { ERROR_CATALOG, HeraldError } from './core/errors.ts';
+export type { ErrorCode } from './core/errors.ts';
+export type { Backend, HistoryRead } from './core/backend.ts';
+export type { NewUpdate, Update } from './core/update.ts';
