@@ -1,0 +1,76 @@
+import type { TestContext } from 'node:test';
+import { fetch } from 'undici';
+import { mintToken } from '../../src/auth/mint-token.ts';
+import type { HeraldOptions } from '../../src/config.ts';
+import type { RunningHerald } from '../../src/herald.ts';
+import { startHerald } from '../../src/herald.ts';
+
+export const TEST_KEY = 'herald-test-key-that-is-long-enough-for-hs256';
+
+export interface TestHub {
+  readonly herald: RunningHerald;
+  readonly hubUrl: string;
+  /** Internal errors the hub reported; a test that expects none asserts it is empty. */
+  readonly internalErrors: unknown[];
+  token(grants: { publish?: string[]; subscribe?: string[]; payload?: unknown }): Promise<string>;
+  /** Publishes form fields with a token that may publish everywhere; returns the raw response. */
+  publish(fields: Record<string, string | string[]>, token?: string): Promise<PublishResult>;
+  subscribeUrl(topics: string[], query?: Record<string, string>): string;
+}
+
+export interface PublishResult {
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly body: string;
+}
+
+/** Starts a real hub on port 0 (loopback) and stops it when the test ends. */
+export async function startTestHub(
+  t: TestContext,
+  options: Partial<HeraldOptions> = {},
+): Promise<TestHub> {
+  const internalErrors: unknown[] = [];
+  const herald = await startHerald(
+    {
+      publisherJwtKey: TEST_KEY,
+      subscriberJwtKey: TEST_KEY,
+      host: '127.0.0.1',
+      port: 0,
+      ...options,
+    },
+    (error) => internalErrors.push(error),
+  );
+  t.after(() => herald.close());
+  const key = options.publisherJwtKey ?? TEST_KEY;
+  const everywhere = await mintToken({ key, algorithm: 'HS256', publish: ['*'] });
+  const hubUrl = herald.hubUrl;
+
+  return {
+    herald,
+    hubUrl,
+    internalErrors,
+    token: (grants) => mintToken({ key, algorithm: 'HS256', ...grants }),
+    async publish(fields, token = everywhere) {
+      const form = new URLSearchParams();
+      for (const [name, value] of Object.entries(fields)) {
+        for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
+      }
+      const response = await fetch(hubUrl, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+        body: form,
+      });
+      return {
+        status: response.status,
+        contentType: response.headers.get('content-type'),
+        body: await response.text(),
+      };
+    },
+    subscribeUrl(topics, query = {}) {
+      const url = new URL(hubUrl);
+      for (const topic of topics) url.searchParams.append('topic', topic);
+      for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+      return url.href;
+    },
+  };
+}
