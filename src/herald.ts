@@ -42,8 +42,16 @@ export async function startHerald(
     algorithm: config.jwtAlgorithm,
   });
   const connections = new ConnectionRegistry(config.heartbeatMs);
+  let closing: Promise<void> | undefined;
   const handler = createRequestHandler(
-    { config, hub, verifier, connections, publishOrigins: new Set(config.publishOrigins) },
+    {
+      config,
+      hub,
+      verifier,
+      connections,
+      publishOrigins: new Set(config.publishOrigins),
+      closing: () => closing !== undefined,
+    },
     onInternalError,
   );
   const server = createServer({ keepAliveTimeout: 10_000 }, handler);
@@ -59,7 +67,6 @@ export async function startHerald(
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => {

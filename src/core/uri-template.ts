@@ -68,6 +68,9 @@ function expressionPattern(body: string): string | undefined {
   }
   const item = items.length === 1 ? (items[0] ?? '') : `(?:${items.join('|')})`;
   const first = escapeRegExp(operator.first);
+  // One plain variable expands to one item; several variables or an explode repeat it.
+  const repeats = specs.length > 1 || specs.some((spec) => spec.endsWith('*'));
+  if (!repeats) return `(?:${first}${item})?`;
   const separator = escapeRegExp(operator.separator);
   return `(?:${first}${item}(?:${separator}${item})*)?`;
 }

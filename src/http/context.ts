@@ -10,4 +10,6 @@ export interface RouteContext {
   readonly verifier: TokenVerifier;
   readonly connections: ConnectionRegistry;
   readonly publishOrigins: ReadonlySet<string>;
+  /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
+  readonly closing: () => boolean;
 }

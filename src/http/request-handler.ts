@@ -19,6 +19,12 @@ export function createRequestHandler(
     // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
     const url = new URL(req.url ?? '/', 'http://herald.invalid');
     applyCors(req, res, corsOrigins);
+    if (context.closing()) {
+      throw new HeraldError(
+        'HERALD_ERR_SHUTTING_DOWN',
+        'The hub is shutting down; retry on another node or shortly.',
+      );
+    }
     if (url.pathname === HUB_PATH) {
       switch (req.method) {
         case 'GET':
