@@ -49,9 +49,10 @@ test('id, event and retry are written as fields', () => {
     new TextDecoder().decode(frame),
     'id: urn:x\nevent: price\nretry: 1500\ndata: v\n\n',
   );
-  const [event] = parse([frame]);
-  assert.equal(event?.event, 'price');
-  assert.equal(event?.id, 'urn:x');
+  assert.deepEqual(
+    parse([frame]).map(({ id, event, data }) => ({ id, event, data })),
+    [{ id: 'urn:x', event: 'price', data: 'v' }],
+  );
 });
 
 test('empty data still carries its id', () => {

@@ -39,12 +39,12 @@ export function runCli(
     stderr: '',
     exited,
     ready: new Promise((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         running.stdout += chunk.toString();
         const match = /Herald listening on (\S+)/.exec(running.stdout);
         if (match?.[1] !== undefined) resolve(match[1]);
       });
-      child.stderr?.on('data', (chunk: Buffer) => {
+      child.stderr.on('data', (chunk: Buffer) => {
         running.stderr += chunk.toString();
       });
       void exited.then((code) => {
