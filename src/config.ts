@@ -22,9 +22,11 @@ export interface HeraldConfig {
   /** Interval of the keep-alive comment on idle streams; `null` sends none. */
   readonly heartbeatMs: number | null;
   /** Where history is kept. */
-  readonly store: 'memory';
-  /** Updates kept in history for resuming clients. */
+  readonly store: StoreConfig;
+  /** Updates kept in history for resuming clients; the oldest are trimmed first. */
   readonly historySize: number;
+  /** Age past which history is trimmed, in milliseconds (durable stores); `null`: no age limit. */
+  readonly historyMaxAgeMs: number | null;
   /** Largest publish body accepted; larger ones get 413. */
   readonly maxBodyBytes: number;
   readonly maxTopicsPerUpdate: number;
@@ -36,6 +38,16 @@ export interface HeraldConfig {
   readonly shutdownTimeoutMs: number;
 }
 
+/**
+ * `sqlite` (the default) keeps history in an embedded file that survives restarts and crashes;
+ * `memory` keeps it in the process, for development and ephemeral hubs.
+ */
+export type StoreConfig =
+  { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string };
+
+/** Where `herald serve` keeps its data unless told otherwise, relative to the working directory. */
+export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';
+
 export const DEFAULTS = Object.freeze({
   port: 3000,
   host: '0.0.0.0',
@@ -44,8 +56,9 @@ export const DEFAULTS = Object.freeze({
   corsOrigins: [],
   cookieName: 'mercureAuthorization',
   heartbeatMs: 20_000,
-  store: 'memory',
-  historySize: 10_000,
+  store: Object.freeze({ kind: 'sqlite', path: DEFAULT_SQLITE_PATH }),
+  historySize: 100_000,
+  historyMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBodyBytes: 1024 * 1024,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerPublish: 1000,

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from './auth/token-verifier.ts';
-import { MemoryBackend } from './backends/memory.ts';
+import { openBackend } from './backends/open-backend.ts';
 import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import { Hub } from './core/hub.ts';
@@ -29,7 +29,7 @@ export async function startHerald(
   },
 ): Promise<RunningHerald> {
   const config = resolveConfig(options);
-  const backend = new MemoryBackend({ historySize: config.historySize });
+  const backend = await openBackend(config);
   const hub = new Hub(backend, {
     maxTopicsPerUpdate: config.maxTopicsPerUpdate,
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
@@ -56,14 +56,21 @@ export async function startHerald(
   );
   const server = createServer({ keepAliveTimeout: 10_000 }, handler);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // An explicit backlog: Node's default of 511 overflows when thousands reconnect at once.
-    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // An explicit backlog: Node's default of 511 overflows when thousands reconnect at once.
+      server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    hub.close();
+    connections.closeAll();
+    await backend.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 

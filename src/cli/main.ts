@@ -50,7 +50,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof OptionError) {
+  if (error instanceof OptionError || (error instanceof Error && error.name === 'StoreOpenError')) {
     output.err(`herald: ${error.message}`);
     process.exit(2);
   }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { HeraldOptions } from '../config.ts';
+import type { HeraldOptions, StoreConfig } from '../config.ts';
+import { DEFAULT_SQLITE_PATH } from '../config.ts';
 
 /** A start-up error that names the flag or variable at fault. */
 export class OptionError extends Error {
@@ -27,6 +28,7 @@ const FLAGS = {
   'publish-origin': { type: 'string', multiple: true },
   heartbeat: { type: 'string' },
   'history-size': { type: 'string' },
+  'history-max-age': { type: 'string' },
   store: { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
@@ -47,8 +49,11 @@ Options (each also read from the environment variable shown):
   --publish-origin <origin>  allow cookie publishes from an origin (repeatable; default: the CORS origins)
                                                                    HERALD_PUBLISH_ORIGINS
   --heartbeat <duration>     keep-alive comment interval, e.g. 20s, 0 for none   HERALD_HEARTBEAT (20s)
-  --history-size <n>         updates kept for resuming clients     HERALD_HISTORY_SIZE (10000)
-  --store <kind>             memory                                HERALD_STORE (memory)
+  --store <store>            sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}) or memory
+                                                                   HERALD_STORE (sqlite)
+  --history-size <n>         updates kept for resuming clients     HERALD_HISTORY_SIZE (100000)
+  --history-max-age <dur>    age past which history is trimmed (sqlite), 0 for none
+                                                                   HERALD_HISTORY_MAX_AGE (7d)
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
 
@@ -93,10 +98,8 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
 
   const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
   const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
-  const store = optional(pick('store', 'HERALD_STORE'), (v, name): 'memory' => {
-    if (v !== 'memory') throw new OptionError(`${name} must be "memory"; got "${v}".`);
-    return v;
-  });
+  const store = optional(pick('store', 'HERALD_STORE'), parseStore);
+  const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
   const jwtAlgorithm = optional(pick('jwt-alg', 'HERALD_JWT_ALG'), (v, name) => {
     if (v !== 'HS256' && v !== 'HS384' && v !== 'HS512') {
       throw new OptionError(`${name} must be HS256, HS384 or HS512; got "${v}".`);
@@ -135,6 +138,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       corsOrigins,
       publishOrigins: publishOrigins ?? corsOrigins,
       heartbeatMs: heartbeat === undefined ? undefined : heartbeat === 0 ? null : heartbeat,
+      historyMaxAgeMs: maxAge === undefined ? undefined : maxAge === 0 ? null : maxAge,
       historySize: optional(pick('history-size', 'HERALD_HISTORY_SIZE'), (v, n) =>
         integer(v, n, 0, 10_000_000),
       ),
@@ -164,14 +168,33 @@ function integer(value: string, name: string, min: number, max: number): number 
   return n;
 }
 
-/** `1500`, `1500ms`, `20s` or `2m`, in milliseconds. */
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `1500`, `1500ms`, `20s`, `2m`, `12h` or `7d`, in milliseconds. */
 function duration(value: string, name: string): number {
-  const match = /^([0-9]+)(ms|s|m)?$/.exec(value);
+  const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(value);
   if (match === null) {
-    throw new OptionError(`${name} must be a duration such as 20s, 1500ms or 2m; got "${value}".`);
+    throw new OptionError(
+      `${name} must be a duration such as 20s, 1500ms, 2m or 7d; got "${value}".`,
+    );
   }
-  const unit = match[2] === 's' ? 1000 : match[2] === 'm' ? 60_000 : 1;
-  return Number(match[1]) * unit;
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1);
+}
+
+/** `memory`, `sqlite` or `sqlite:<path>`. */
+function parseStore(value: string, name: string): StoreConfig {
+  if (value === 'memory') return { kind: 'memory' };
+  if (value === 'sqlite') return { kind: 'sqlite', path: DEFAULT_SQLITE_PATH };
+  if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
+    return { kind: 'sqlite', path: value.slice('sqlite:'.length) };
+  }
+  throw new OptionError(`${name} must be sqlite:<file>, sqlite or memory; got "${value}".`);
 }
 
 function boolean(value: string, name: string): boolean {

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { mintToken } from '../auth/mint-token.ts';
+import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
 import type { ServeOptions } from './serve-options.ts';
 
@@ -15,6 +17,7 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
     );
   });
   if (options.development) await announceDevelopmentMode(herald.hubUrl, herald.config, output);
+  output.out(describeHistory(herald.config));
   output.out(`Herald listening on ${herald.hubUrl}`);
 
   let stopping = false;
@@ -35,6 +38,14 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+function describeHistory(config: HeraldConfig): string {
+  const size = `the newest ${config.historySize} updates`;
+  if (config.store.kind === 'memory') return `History: in memory (${size}; lost on exit)`;
+  const age =
+    config.historyMaxAgeMs === null ? '' : `, at most ${config.historyMaxAgeMs / 3_600_000} h old`;
+  return `History: SQLite at ${resolve(config.store.path)} (${size}${age})`;
 }
 
 async function announceDevelopmentMode(

@@ -4,8 +4,10 @@
  * Ids from one generator therefore sort in the order they were issued, which keeps history
  * readable and makes ids useful as cursors.
  */
-export function createIdGenerator(now: () => number = Date.now): () => string {
-  let lastMs = 0;
+export function createIdGenerator(now: () => number = Date.now, after?: string): () => string {
+  // Resuming after a stored id (a restart) keeps new ids sorting after it, whatever the clock says.
+  // One past the stored id's millisecond, so that even a counter it had used cannot repeat.
+  let lastMs = after === undefined ? 0 : timestampOf(after) + 1;
   let counter = 0;
   const random = new Uint8Array(8);
   const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -35,4 +37,10 @@ export function createIdGenerator(now: () => number = Date.now): () => string {
       `${variant}${hex[random[1] ?? 0] ?? '00'}-${tail}`
     );
   };
+}
+
+/** The millisecond timestamp of one of our ids, or 0 for an id of another form. */
+function timestampOf(id: string): number {
+  const match = /^urn:uuid:([0-9a-f]{8})-([0-9a-f]{4})-7/.exec(id);
+  return match === null ? 0 : parseInt(`${match[1] ?? ''}${match[2] ?? ''}`, 16);
 }

@@ -52,7 +52,13 @@ const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
   [[], { HERALD_PORT: 'x' }, /HERALD_PORT must be an integer/],
   [['--bogus'], {}, /--bogus/],
   [['--heartbeat', 'often'], {}, /--heartbeat must be a duration/],
-  [['--store', 'mongodb://x'], {}, /--store must be/],
+  [
+    ['--store', 'mongodb://x'],
+    {},
+    /--store must be sqlite:<file>, sqlite or memory; got "mongodb:\/\/x"/,
+  ],
+  [['--store', 'sqlite:'], {}, /--store must be sqlite:<file>/],
+  [['--history-max-age', 'forever'], {}, /--history-max-age must be a duration/],
   [['--cors-origin', 'https://app.example.com/path'], {}, /--cors-origin must list origins/],
   [
     [],

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../support/cli.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const README = readFileSync(new URL('README.md', ROOT), 'utf8');
@@ -21,12 +23,18 @@ test('the README starts with the set-up-and-run command and the test command', (
 });
 
 test("npm start runs Herald in development mode, and the README's curl commands work as pasted", async (t) => {
-  // `npm start` as a newcomer runs it, on a free port: its own process group, stopped by its pid.
-  const start = spawn('npm', ['start', '--', '--port', '0', '--host', '127.0.0.1'], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // `npm start` as a newcomer runs it, on a free port and with its data in a scratch folder:
+  // its own process group, stopped by its pid.
+  const store = `sqlite:${join(tempDir(t), 'herald.db')}`;
+  const start = spawn(
+    'npm',
+    ['start', '--', '--port', '0', '--host', '127.0.0.1', '--store', store],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = once(start, 'exit');
   t.after(async () => {
     if (start.pid !== undefined && start.exitCode === null) {

@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
@@ -16,13 +19,27 @@ export interface RunningCli {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `herald <args>` as a child process, killed (by its own pid) when the test ends. */
+/** A fresh folder removed when the test ends. */
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-test-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/**
+ * Starts `herald <args>` as a child process in a fresh working directory (where the default
+ * SQLite store lands), killed by its own pid when the test ends.
+ */
 export function runCli(
   t: TestContext,
   args: string[],
   env: Record<string, string> = {},
+  cwd: string = tempDir(t),
 ): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

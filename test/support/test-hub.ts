@@ -36,6 +36,8 @@ export async function startTestHub(
       subscriberJwtKey: TEST_KEY,
       host: '127.0.0.1',
       port: 0,
+      // Protocol tests run on the in-memory store; the SQLite store has its own tests.
+      store: { kind: 'memory' },
       ...options,
     },
     (error) => internalErrors.push(error),

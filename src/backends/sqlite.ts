@@ -1,0 +1,322 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Backend, HistoryRead } from '../core/backend.ts';
+import { EARLIEST } from '../core/backend.ts';
+import { HeraldError } from '../core/errors.ts';
+import { createIdGenerator } from '../core/ids.ts';
+import type { NewUpdate, Update } from '../core/update.ts';
+
+export interface SqliteBackendOptions {
+  /** The database file; created with its folder when missing. */
+  readonly path: string;
+  /** Most updates kept; older ones are trimmed in the background. `null`: no count limit. */
+  readonly maxEvents: number | null;
+  /** Oldest update kept, in milliseconds of age. `null`: no age limit. */
+  readonly maxAgeMs: number | null;
+  /** How often retention runs. */
+  readonly trimIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+/** The store cannot be used: a clear message naming the file, for the operator. */
+export class StoreOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreOpenError';
+  }
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  topics: string;
+  data: string;
+  private: number;
+  type: string | null;
+  retry: number | null;
+}
+
+interface PendingAppend {
+  readonly updates: readonly Update[];
+  readonly resolve: (stored: readonly Update[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const SCHEMA_VERSION = 1;
+// Rows a replay reads per query: bounded memory however long the history is.
+const PAGE_SIZE = 500;
+// Rows one retention pass deletes, so that trimming never holds the event loop for long.
+const TRIM_BATCH = 5_000;
+
+/**
+ * Durable history in an embedded SQLite file (WAL, synchronous=FULL). An append is resolved
+ * only once its transaction is committed and synced, so an acknowledged publish survives a
+ * crash. Publishes that arrive within one event-loop turn share one transaction: one sync for
+ * many acknowledgements. The file is locked for this process alone (exclusive locking mode),
+ * because a second hub writing the same file would not see the first one's live updates.
+ */
+export class SqliteBackend implements Backend {
+  readonly #db: Database.Database;
+  readonly #options: SqliteBackendOptions;
+  readonly #now: () => number;
+  readonly #nextId: () => string;
+  readonly #listeners = new Set<(update: Update) => void>();
+  readonly #statements;
+  #queue: PendingAppend[] = [];
+  #flushScheduled = false;
+  #trimTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(
+    db: Database.Database,
+    options: SqliteBackendOptions,
+    lastId: string | undefined,
+  ) {
+    this.#db = db;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#nextId = createIdGenerator(this.#now, lastId);
+    this.#statements = {
+      insert: db.prepare<[string, string, string, number, string | null, number | null, number]>(
+        'INSERT INTO updates (id, topics, data, private, type, retry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      seqOf: db.prepare<[string], { seq: number }>('SELECT seq FROM updates WHERE id = ?'),
+      maxSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM updates'),
+      page: db.prepare<[number, number, number], Row>(
+        'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+      ),
+      newest: db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
+      trimCount: db.prepare<[number, number]>(
+        'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      ),
+      trimAge: db.prepare<[number, number]>(
+        'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE created_at < ? ORDER BY seq LIMIT ?)',
+      ),
+    };
+    const interval = options.trimIntervalMs ?? 1_000;
+    if (options.maxEvents !== null || options.maxAgeMs !== null) {
+      this.#trimTimer = setInterval(() => {
+        this.trim();
+      }, interval);
+      this.#trimTimer.unref();
+    }
+  }
+
+  /** Opens (creating when missing) and locks the store; throws StoreOpenError naming the file. */
+  static open(options: SqliteBackendOptions): SqliteBackend {
+    const path = resolve(options.path);
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      // A restarting hub may briefly wait for the old process to let go of the lock.
+      db = new Database(path, { timeout: 2_000 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS updates (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          topics TEXT NOT NULL,
+          data TEXT NOT NULL,
+          private INTEGER NOT NULL,
+          type TEXT,
+          retry INTEGER,
+          created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
+      `);
+      const version = db
+        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
+        .get();
+      if (version === undefined) {
+        db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(
+          String(SCHEMA_VERSION),
+        );
+      } else if (version.value !== String(SCHEMA_VERSION)) {
+        throw new Error(
+          `schema version ${version.value} is not ${SCHEMA_VERSION}, the one this Herald knows`,
+        );
+      }
+      const last = db
+        .prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1')
+        .get();
+      return new SqliteBackend(db, { ...options, path }, last?.id);
+    } catch (error) {
+      db?.close();
+      throw new StoreOpenError(`Cannot use the SQLite store ${path}: ${describeOpenError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
+    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    const stored = updates.map((update) => ({ ...update, id: update.id ?? this.#nextId() }));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ updates: stored, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // Everything appended during this turn of the event loop commits together.
+        setImmediate(() => {
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    const accepted: PendingAppend[] = [];
+    const failed: [PendingAppend, unknown][] = [];
+    const createdAt = this.#now();
+    // Each publish is a savepoint inside one transaction: a duplicate id refuses that publish
+    // alone, and the others still commit with the same single sync.
+    const insertOne = this.#db.transaction((pending: PendingAppend) => {
+      for (const update of pending.updates) {
+        this.#statements.insert.run(
+          update.id,
+          JSON.stringify(update.topics),
+          update.data,
+          update.private ? 1 : 0,
+          update.type ?? null,
+          update.retry ?? null,
+          createdAt,
+        );
+      }
+    });
+    const insertAll = this.#db.transaction(() => {
+      for (const pending of queue) {
+        try {
+          insertOne(pending);
+          accepted.push(pending);
+        } catch (error) {
+          failed.push([pending, error]);
+        }
+      }
+    });
+    try {
+      insertAll();
+    } catch (error) {
+      for (const pending of queue) pending.reject(unavailable(describeOpenError(error), error));
+      return;
+    }
+    for (const [pending, error] of failed) pending.reject(translateWriteError(pending, error));
+    for (const pending of accepted) {
+      pending.resolve(pending.updates);
+      for (const update of pending.updates) {
+        for (const listener of this.#listeners) listener(update);
+      }
+    }
+  }
+
+  readAfter(lastEventId: string): Promise<HistoryRead> {
+    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    let after = 0;
+    if (lastEventId !== EARLIEST) {
+      const row = this.#statements.seqOf.get(lastEventId);
+      if (row === undefined) return Promise.resolve({ found: false, updates: [] });
+      after = row.seq;
+    }
+    // The replay stops at what is stored now; anything newer reaches the subscriber live.
+    const until = this.#statements.maxSeq.get()?.seq ?? 0;
+    return Promise.resolve({ found: true, updates: this.#pages(after, until) });
+  }
+
+  *#pages(after: number, until: number): Iterable<Update> {
+    let cursor = after;
+    for (;;) {
+      if (this.#closed) return;
+      const rows = this.#statements.page.all(cursor, until, PAGE_SIZE);
+      for (const row of rows) yield fromRow(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < PAGE_SIZE) return;
+      cursor = last.seq;
+    }
+  }
+
+  lastEventId(): Promise<string | undefined> {
+    return Promise.resolve(this.#statements.newest.get()?.id);
+  }
+
+  onUpdate(listener: (update: Update) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Applies retention now, one bounded batch per limit; returns how many updates were removed.
+   * Runs on a timer; exposed for tests and for operators' tooling.
+   */
+  trim(): number {
+    if (this.#closed) return 0;
+    let removed = 0;
+    const { maxEvents, maxAgeMs } = this.#options;
+    if (maxEvents !== null) {
+      const newest = this.#statements.maxSeq.get()?.seq ?? 0;
+      removed += this.#statements.trimCount.run(newest - maxEvents, TRIM_BATCH).changes;
+    }
+    if (maxAgeMs !== null) {
+      removed += this.#statements.trimAge.run(this.#now() - maxAgeMs, TRIM_BATCH).changes;
+    }
+    return removed;
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    // Publishes already queued still commit: they may have been promised to a client.
+    if (this.#queue.length > 0) this.#flush();
+    this.#closed = true;
+    clearInterval(this.#trimTimer);
+    this.#listeners.clear();
+    this.#db.close();
+    return Promise.resolve();
+  }
+}
+
+function fromRow(row: Row): Update {
+  return {
+    id: row.id,
+    topics: JSON.parse(row.topics) as string[],
+    data: row.data,
+    private: row.private === 1,
+    ...(row.type === null ? {} : { type: row.type }),
+    ...(row.retry === null ? {} : { retry: row.retry }),
+  };
+}
+
+function translateWriteError(pending: PendingAppend, error: unknown): HeraldError {
+  if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    const ids = pending.updates.map((update) => update.id);
+    const duplicate = ids.find((id, index) => ids.indexOf(id) !== index) ?? 'of this update';
+    return new HeraldError(
+      'HERALD_ERR_DUPLICATE_ID',
+      `An update with id "${duplicate}" already exists.`,
+      { cause: error },
+    );
+  }
+  return unavailable(describeOpenError(error), error);
+}
+
+function unavailable(reason: string, cause?: unknown): HeraldError {
+  return new HeraldError('HERALD_ERR_BACKEND_UNAVAILABLE', `The history store failed: ${reason}.`, {
+    cause,
+  });
+}
+
+function describeOpenError(error: unknown): string {
+  if (error instanceof Database.SqliteError) {
+    if (error.code === 'SQLITE_NOTADB')
+      return 'it is not a SQLite database (corrupt or another kind of file)';
+    if (error.code === 'SQLITE_CORRUPT') return 'the database file is corrupt';
+    if (error.code === 'SQLITE_BUSY') return 'another process (another Herald?) holds it locked';
+    if (error.code === 'SQLITE_CANTOPEN')
+      return 'it cannot be opened (check the path and its permissions)';
+    if (error.code === 'SQLITE_READONLY') return 'it is read-only';
+  }
+  return error instanceof Error ? error.message : String(error);
+}
