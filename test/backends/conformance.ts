@@ -1,0 +1,703 @@
+/**
+ * The one conformance suite every Backend runs (memory, SQLite, Redis, ...), in the manner of
+ * Hono's shared router tests: a backend's test file calls `runBackendConformance` with a
+ * factory, and the suite checks the whole `Backend` contract through the interface alone.
+ *
+ * What a durable or distributed backend must know:
+ * - Work that happens after `append` resolves (retention trims, `onUpdate` deliveries, above
+ *   all from another node) is awaited through `BackendHandle.settle` when given, and in any
+ *   case polled for up to `EVENTUALLY_MS`: such checks must hold *eventually*, not at once.
+ * - `onUpdate` must be live when it returns, and `create`/`reopen`/`openPeer` must resolve only
+ *   once the backend's update feed is live: the suite appends right after subscribing.
+ * - Updates come back compared field by field: absent optional fields may be missing or
+ *   `undefined` (never `null`), `''` and `0` stay `''` and `0`, and no extra fields appear.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Backend } from '../../src/core/backend.ts';
+import { EARLIEST } from '../../src/core/backend.ts';
+import { isHeraldError } from '../../src/core/errors.ts';
+import type { NewUpdate, Update } from '../../src/core/update.ts';
+
+/** How a backend is configured for one test. */
+export interface BackendOptions {
+  /** The most updates history keeps; older ones are trimmed. `0` keeps none. */
+  readonly historySize: number;
+}
+
+/** Creates backends for the suite. One factory per backend kind. */
+export interface BackendFactory {
+  /** A fresh backend on fresh, empty storage that no other test shares. */
+  create(options: BackendOptions): Promise<BackendHandle>;
+  /**
+   * What the store cannot do, each with the reason, which becomes the skip message of the cases
+   * that need it. Declared here rather than found on a handle because node:test settles skips
+   * when a test is declared, before any backend exists. A capability not listed as lacking is
+   * required: its cases run and fail if the handle does not provide the matching method.
+   */
+  readonly lacks?: {
+    /** History does not survive `close()`; else `BackendHandle.reopen` is required. */
+    readonly persistence?: string;
+    /** No second node can share the storage; else `BackendHandle.openPeer` is required. */
+    readonly sharedStorage?: string;
+  };
+}
+
+/**
+ * One test's backend and its storage. The suite closes every backend it got from the handle
+ * (`backend`, and those `reopen` and `openPeer` returned), then calls `cleanup`.
+ */
+export interface BackendHandle {
+  readonly backend: Backend;
+  /**
+   * Opens a new backend on the same storage, with the same options. The suite has closed the
+   * previous one first, so this models a process restart.
+   */
+  reopen?(): Promise<Backend>;
+  /** Opens a second node on the same storage while the first stays open (a second process). */
+  openPeer?(): Promise<Backend>;
+  /**
+   * Resolves once background work started by earlier calls is done: retention trims, and
+   * `onUpdate` deliveries to every backend this handle opened. Omit it when `append` does all
+   * of that before it resolves. Without it the suite still polls, for up to `EVENTUALLY_MS`.
+   */
+  settle?(): Promise<void>;
+  /** Removes the storage (files, keys). Every backend on it is closed by then. */
+  cleanup(): Promise<void>;
+}
+
+/** How long a check of background work may take to hold before it fails. */
+export const EVENTUALLY_MS = 5_000;
+const POLL_MS = 10;
+/** Big enough that no test but the retention ones ever trims. */
+const ROOMY = 10_000;
+
+interface Fixture {
+  readonly backend: Backend;
+  /** Closes `backend` and opens a new one on the same storage. */
+  reopen(): Promise<Backend>;
+  openPeer(): Promise<Backend>;
+  /** Runs `check` until it passes (after `settle` each time) or `EVENTUALLY_MS` has passed. */
+  eventually(check: () => void | Promise<void>): Promise<void>;
+}
+
+async function setUp(
+  t: TestContext,
+  factory: BackendFactory,
+  historySize: number = ROOMY,
+): Promise<Fixture> {
+  const handle = await factory.create({ historySize });
+  const opened: Backend[] = [handle.backend];
+  t.after(async () => {
+    try {
+      for (const backend of opened) await backend.close();
+    } finally {
+      await handle.cleanup();
+    }
+  });
+  return {
+    backend: handle.backend,
+    async reopen() {
+      if (handle.reopen === undefined) {
+        assert.fail('The factory does not declare lacks.persistence, so reopen() is required.');
+      }
+      for (const backend of opened) await backend.close();
+      const reopened = await handle.reopen();
+      opened.push(reopened);
+      return reopened;
+    },
+    async openPeer() {
+      if (handle.openPeer === undefined) {
+        assert.fail('The factory does not declare lacks.sharedStorage, so openPeer() is required.');
+      }
+      const peer = await handle.openPeer();
+      opened.push(peer);
+      return peer;
+    },
+    async eventually(check) {
+      const deadline = Date.now() + EVENTUALLY_MS;
+      for (;;) {
+        await handle.settle?.();
+        try {
+          await check();
+          return;
+        } catch (error) {
+          if (Date.now() >= deadline) throw error;
+          await delay(POLL_MS);
+        }
+      }
+    },
+  };
+}
+
+/** A history read, drained. */
+async function read(
+  backend: Backend,
+  lastEventId: string,
+): Promise<{ found: boolean; updates: Update[] }> {
+  const history = await backend.readAfter(lastEventId);
+  const updates: Update[] = [];
+  for await (const update of history.updates) updates.push(update);
+  return { found: history.found, updates };
+}
+
+async function idsAfter(backend: Backend, lastEventId: string): Promise<string[]> {
+  return (await read(backend, lastEventId)).updates.map((update) => update.id);
+}
+
+/** Records what a listener receives; `stop` unsubscribes. */
+function listen(backend: Backend): { received: Update[]; ids: () => string[]; stop: () => void } {
+  const received: Update[] = [];
+  const stop = backend.onUpdate((update) => received.push(update));
+  return { received, ids: () => received.map((update) => update.id), stop };
+}
+
+/**
+ * An update's fields as a plain object, without those that are `undefined`: a store may give
+ * back an absent optional field as missing or as `undefined`, and that is the same update.
+ * Anything else (`null`, `''` for absent, a string retry, an extra column) stays visible.
+ */
+function fieldsOf(update: NewUpdate): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));
+}
+
+function assertSameUpdates(actual: readonly Update[], expected: readonly NewUpdate[]): void {
+  assert.deepEqual(actual.map(fieldsOf), expected.map(fieldsOf));
+}
+
+/** `updates` with the ids the backend gave them. */
+function withIds(updates: readonly NewUpdate[], stored: readonly Update[]): Update[] {
+  assert.equal(stored.length, updates.length);
+  return updates.map((update, i) => ({ ...update, id: stored[i]?.id ?? '' }));
+}
+
+function update(data: string, id?: string): NewUpdate {
+  return id === undefined
+    ? { topics: ['https://example.com/t'], data, private: false }
+    : { topics: ['https://example.com/t'], data, private: false, id };
+}
+
+function updates(count: number, prefix = 'u'): NewUpdate[] {
+  return Array.from({ length: count }, (_, i) => update(`${prefix}${i}`));
+}
+
+/** Appends one update at a time; returns the ids. */
+async function appendEach(backend: Backend, list: readonly NewUpdate[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const item of list) ids.push(...(await backend.append([item])).map((u) => u.id));
+  return ids;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function assertDuplicate(append: () => Promise<unknown>): Promise<void> {
+  await assert.rejects(append, (error: unknown) => {
+    assert.ok(isHeraldError(error), `expected a HeraldError, got ${String(error)}`);
+    assert.equal(error.code, 'HERALD_ERR_DUPLICATE_ID');
+    return true;
+  });
+}
+
+/** The rules `validateNewUpdate` puts on a publisher's id hold for assigned ids too. */
+function assertValidAssignedId(id: unknown): void {
+  assert.equal(typeof id, 'string');
+  assert.ok(id !== '' && id !== EARLIEST, `assigned id ${String(id)} is empty or reserved`);
+  assert.ok(!String(id).startsWith('#'), `assigned id ${String(id)} starts with #`);
+  assert.doesNotMatch(String(id), /[\r\n\0]/);
+}
+
+/**
+ * Every field shape a publish can hand a backend, frozen so that a backend that writes to
+ * its input fails loudly.
+ */
+const VARIED: readonly NewUpdate[] = deepFreeze([
+  { topics: ['https://example.com/books/1'], data: 'plain', private: false },
+  {
+    // The canonical topic first, then alternates: order is part of the update.
+    topics: [
+      'https://example.com/books/1',
+      'https://example.com/users/dunglas/books',
+      'urn:isbn:978-2-07-036822-8',
+    ],
+    data: '{"title":"with alternates"}',
+    private: true,
+    id: 'urn:uuid:publisher-given-1',
+    type: 'book.updated',
+    retry: 5000,
+  },
+  {
+    topics: ['https://example.com/ünïcødé/主题'],
+    data: 'line one\nline two\r\nline three\rline four\n\n',
+    private: false,
+    id: 'given/ünïcødé 🚀',
+    type: 'multi-line',
+  },
+  { topics: ['t'], data: 'héllo wörld — 你好 — 🌍🚀 — 𝄞', private: false, retry: 0 },
+  // Empty data and an empty type are values, not absence.
+  { topics: ['t'], data: '', private: false, type: '' },
+  // Data is opaque: a NUL, a tab and trailing spaces are part of it.
+  { topics: ['t'], data: 'nul\u0000inside\tand trailing  ', private: false },
+  { topics: ['t'], data: 'x'.repeat(256 * 1024), private: false },
+  {
+    topics: ['t'],
+    data: 'explicitly undefined optionals',
+    private: false,
+    id: undefined,
+    type: undefined,
+    retry: undefined,
+  },
+]);
+
+/**
+ * Declares the conformance cases for one backend kind, grouped under `name`. Call it at the
+ * top level of a `*.test.ts` file.
+ */
+export function runBackendConformance(name: string, factory: BackendFactory): void {
+  const persistence =
+    factory.lacks?.persistence === undefined ? {} : { skip: factory.lacks.persistence };
+  const sharedStorage =
+    factory.lacks?.sharedStorage === undefined ? {} : { skip: factory.lacks.sharedStorage };
+
+  describe(`Backend conformance: ${name}`, () => {
+    // --- Storing and reading back ---------------------------------------------------------
+
+    test('append resolves with the updates in order, each with its id and fields unchanged', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const stored = await backend.append(VARIED);
+      assertSameUpdates(stored, withIds(VARIED, stored));
+      for (const item of stored) assert.equal(typeof item.id, 'string');
+    });
+
+    test('readAfter(earliest) returns appended updates in order with every field intact', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const stored = [
+        ...(await backend.append(VARIED.slice(0, 3))),
+        ...(await backend.append(VARIED.slice(3, 4))),
+        ...(await backend.append(VARIED.slice(4))),
+      ];
+      const history = await read(backend, EARLIEST);
+      assert.equal(history.found, true);
+      assertSameUpdates(history.updates, withIds(VARIED, stored));
+    });
+
+    test('absent optional fields come back absent or undefined, never null or empty', async (t) => {
+      const { backend } = await setUp(t, factory);
+      await backend.append([update('bare')]);
+      const [back] = (await read(backend, EARLIEST)).updates;
+      assert.ok(back !== undefined);
+      assert.equal(back.type, undefined);
+      assert.equal(back.retry, undefined);
+      assert.equal(back.private, false);
+    });
+
+    // --- Ids ------------------------------------------------------------------------------
+
+    test('ids are assigned when absent and kept when given', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const stored = await backend.append([
+        update('a'),
+        update('b', 'given-b'),
+        update('c'),
+        update('d', 'urn:uuid:0190a6c8-0000-7000-8000-000000000000'),
+      ]);
+      assert.equal(stored[1]?.id, 'given-b');
+      assert.equal(stored[3]?.id, 'urn:uuid:0190a6c8-0000-7000-8000-000000000000');
+      assertValidAssignedId(stored[0]?.id);
+      assertValidAssignedId(stored[2]?.id);
+      assert.equal(new Set(stored.map((u) => u.id)).size, 4);
+      assert.deepEqual(await idsAfter(backend, EARLIEST), [
+        stored[0]?.id,
+        'given-b',
+        stored[2]?.id,
+        'urn:uuid:0190a6c8-0000-7000-8000-000000000000',
+      ]);
+    });
+
+    test('assigned ids are unique and sort in append order across many appends', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const assigned: string[] = [];
+      const all: string[] = [];
+      for (let round = 0; round < 100; round++) {
+        // Singles, batches of several sizes, and given ids (that need not sort) in between.
+        const batch = updates((round % 7) + 1, `r${round}-`);
+        if (round % 10 === 3) batch.push(update('given', `~given-${round}`));
+        if (round % 10 === 6) batch.unshift(update('given', `!given-${round}`));
+        const stored = await backend.append(batch);
+        stored.forEach((item, i) => {
+          all.push(item.id);
+          if (batch[i]?.id === undefined) assigned.push(item.id);
+        });
+      }
+      assert.equal(new Set(all).size, all.length, 'ids are unique');
+      for (let i = 1; i < assigned.length; i++) {
+        const [before, after] = [assigned[i - 1] ?? '', assigned[i] ?? ''];
+        assert.ok(before < after, `assigned id #${i} ${after} sorts after ${before}`);
+      }
+      assert.deepEqual(await idsAfter(backend, EARLIEST), all);
+    });
+
+    // --- Reading from a point -------------------------------------------------------------
+
+    test('readAfter(id) returns strictly the updates after that id', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const ids = [
+        ...(await appendEach(backend, updates(3, 'a'))),
+        ...(await backend.append(updates(4, 'b'))).map((u) => u.id),
+        ...(await appendEach(backend, [update('given', 'given-x'), update('c')])),
+      ];
+      for (let i = 0; i < ids.length; i++) {
+        const after = await read(backend, ids[i] ?? '');
+        assert.equal(after.found, true, `after ${ids[i]} is found`);
+        assert.deepEqual(
+          after.updates.map((u) => u.id),
+          ids.slice(i + 1),
+        );
+      }
+    });
+
+    test('readAfter on the newest id returns nothing, and found', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const ids = await appendEach(backend, updates(3));
+      assert.deepEqual(await read(backend, ids[2] ?? ''), { found: true, updates: [] });
+    });
+
+    test('readAfter on an unknown id returns not found and no updates', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const ids = await appendEach(backend, updates(3));
+      for (const unknown of [
+        'never-issued',
+        'urn:uuid:00000000-0000-7000-8000-000000000000',
+        `${ids[1] ?? ''}x`,
+        'ünïcødé 🚀',
+      ]) {
+        assert.deepEqual(await read(backend, unknown), { found: false, updates: [] }, unknown);
+      }
+    });
+
+    test('readAfter(earliest) on empty history is found, with nothing', async (t) => {
+      const { backend } = await setUp(t, factory);
+      assert.deepEqual(await read(backend, EARLIEST), { found: true, updates: [] });
+    });
+
+    test('a read iterated after later appends still yields what it was made for, in order', async (t) => {
+      // The hub reads history, then replays it while live updates queue up: a lazy read may
+      // also yield later updates, but never skip, reorder or repeat one.
+      const { backend } = await setUp(t, factory);
+      const ids = await appendEach(backend, updates(5, 'before'));
+      const history = await backend.readAfter(ids[1] ?? '');
+      assert.equal(history.found, true);
+      ids.push(...(await appendEach(backend, updates(5, 'after'))));
+      const yielded: string[] = [];
+      for await (const item of history.updates) yielded.push(item.id);
+      assert.deepEqual(yielded.slice(0, 3), ids.slice(2, 5));
+      assert.deepEqual(yielded, ids.slice(2, 2 + yielded.length));
+    });
+
+    test('lastEventId is undefined when history is empty, then the newest id', async (t) => {
+      const { backend } = await setUp(t, factory);
+      assert.equal(await backend.lastEventId(), undefined);
+      const [first] = await backend.append([update('one')]);
+      assert.equal(await backend.lastEventId(), first?.id);
+      const batch = await backend.append([update('two'), update('three', 'given-last')]);
+      assert.equal(await backend.lastEventId(), 'given-last');
+      assert.equal(batch.at(-1)?.id, 'given-last');
+    });
+
+    // --- Listeners ------------------------------------------------------------------------
+
+    test('onUpdate listeners each receive every appended update once, in order', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const first = listen(backend);
+      const second = listen(backend);
+      const stored = [
+        ...(await backend.append(VARIED.slice(0, 2))),
+        ...(await backend.append(VARIED.slice(2, 3))),
+        ...(await backend.append(VARIED.slice(3))),
+      ];
+      await fixture.eventually(() => {
+        assertSameUpdates(first.received, withIds(VARIED, stored));
+        assertSameUpdates(second.received, withIds(VARIED, stored));
+      });
+    });
+
+    test('an unsubscribed listener receives nothing more, and the others keep receiving', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const leaving = listen(backend);
+      const staying = listen(backend);
+      const before = await appendEach(backend, updates(2, 'before'));
+      await fixture.eventually(() => {
+        assert.deepEqual(leaving.ids(), before);
+      });
+      leaving.stop();
+      leaving.stop(); // Unsubscribing twice is harmless.
+      const after = await appendEach(backend, updates(3, 'after'));
+      // Once the remaining listener has everything, the one that left would have too.
+      await fixture.eventually(() => {
+        assert.deepEqual(staying.ids(), [...before, ...after]);
+      });
+      assert.deepEqual(leaving.ids(), before);
+    });
+
+    // --- Duplicate ids --------------------------------------------------------------------
+
+    test('a batch with a duplicate id inside it is rejected and none of it is stored', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      const seed = await appendEach(backend, updates(2, 'seed'));
+      await assertDuplicate(() =>
+        backend.append([update('fresh'), update('one', 'dup'), update('x'), update('two', 'dup')]),
+      );
+      assert.deepEqual(await idsAfter(backend, EARLIEST), seed);
+      assert.equal(await backend.lastEventId(), seed[1]);
+      assert.equal((await read(backend, 'dup')).found, false);
+      // The failed batch reserved nothing: its id is free, and no listener saw any of it.
+      const [marker] = await backend.append([update('alone', 'dup')]);
+      assert.deepEqual(await idsAfter(backend, EARLIEST), [...seed, 'dup']);
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), [...seed, marker?.id]);
+      });
+    });
+
+    test('a batch reusing an id from history is rejected and none of it is stored', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      const seed = await appendEach(backend, [update('a'), update('taken', 'taken'), update('b')]);
+      await assertDuplicate(() =>
+        backend.append([update('one', 'fresh-1'), update('again', 'taken'), update('two')]),
+      );
+      await assertDuplicate(() => backend.append([update('again', 'taken')]));
+      // The duplicate last in the batch: everything before it must be undone too.
+      await assertDuplicate(() =>
+        backend.append([update('one', 'fresh-1'), update('two', 'fresh-2'), update('', seed[0])]),
+      );
+      assert.deepEqual(await idsAfter(backend, EARLIEST), seed);
+      assert.equal(await backend.lastEventId(), seed[2]);
+      assert.equal((await read(backend, 'fresh-1')).found, false);
+      const retried = await backend.append([update('one', 'fresh-1'), update('two', 'fresh-2')]);
+      assert.deepEqual(
+        retried.map((u) => u.id),
+        ['fresh-1', 'fresh-2'],
+      );
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), [...seed, 'fresh-1', 'fresh-2']);
+      });
+    });
+
+    // --- Retention ------------------------------------------------------------------------
+
+    test('retention keeps exactly the newest historySize updates', async (t) => {
+      const fixture = await setUp(t, factory, 5);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      const ids = await appendEach(backend, updates(5, 'a'));
+      await fixture.eventually(async () => {
+        assert.deepEqual(await idsAfter(backend, EARLIEST), ids);
+      });
+      ids.push(...(await backend.append(updates(3, 'b'))).map((u) => u.id));
+      await fixture.eventually(async () => {
+        assert.deepEqual(await idsAfter(backend, EARLIEST), ids.slice(-5));
+      });
+      // A batch larger than the whole history: all of it is stored and delivered, the newest kept.
+      const big = await backend.append(updates(7, 'c'));
+      assert.equal(big.length, 7);
+      ids.push(...big.map((u) => u.id));
+      await fixture.eventually(async () => {
+        assert.deepEqual(await idsAfter(backend, EARLIEST), ids.slice(-5));
+      });
+      assert.equal(await backend.lastEventId(), ids.at(-1));
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), ids);
+      });
+    });
+
+    test('resuming from a trimmed id is not found; from the oldest kept id it is', async (t) => {
+      const fixture = await setUp(t, factory, 3);
+      const { backend } = fixture;
+      const ids = await appendEach(backend, updates(6));
+      await fixture.eventually(async () => {
+        for (const trimmed of ids.slice(0, 3)) {
+          assert.deepEqual(await read(backend, trimmed), { found: false, updates: [] }, trimmed);
+        }
+      });
+      const fromOldest = await read(backend, ids[3] ?? '');
+      assert.equal(fromOldest.found, true);
+      assert.deepEqual(
+        fromOldest.updates.map((u) => u.id),
+        ids.slice(4),
+      );
+    });
+
+    test('historySize 0 keeps nothing, yet assigns ids and notifies listeners', async (t) => {
+      const fixture = await setUp(t, factory, 0);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      const stored = await backend.append([update('a'), update('b', 'given')]);
+      assertValidAssignedId(stored[0]?.id);
+      assert.equal(stored[1]?.id, 'given');
+      await fixture.eventually(async () => {
+        assert.deepEqual(await read(backend, EARLIEST), { found: true, updates: [] });
+        assert.deepEqual(await read(backend, 'given'), { found: false, updates: [] });
+        assert.equal(await backend.lastEventId(), undefined);
+        assert.deepEqual(
+          listener.ids(),
+          stored.map((u) => u.id),
+        );
+      });
+    });
+
+    // --- Concurrency ----------------------------------------------------------------------
+
+    test('concurrent appends all resolve with unique ids, and history order is delivery order', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      const batches = Array.from({ length: 64 }, (_, b) =>
+        Array.from({ length: 10 }, (_, i) =>
+          i % 3 === 0 ? update(`${b}.${i}`, `given-${b}.${i}`) : update(`${b}.${i}`),
+        ),
+      );
+      const results = await Promise.all(batches.map((batch) => backend.append(batch)));
+      results.forEach((stored, b) => {
+        assertSameUpdates(stored, withIds(batches[b] ?? [], stored));
+      });
+      const resolved = results.flat().map((u) => u.id);
+      assert.equal(new Set(resolved).size, 640, 'ids are unique');
+
+      const history = await idsAfter(backend, EARLIEST);
+      assert.deepEqual([...history].sort(), [...resolved].sort(), 'history holds every update');
+      // Each batch keeps its own order (its updates may interleave with other batches').
+      const position = new Map(history.map((id, i) => [id, i]));
+      for (const stored of results) {
+        const at = stored.map((u) => position.get(u.id) ?? -1);
+        assert.deepEqual(
+          [...at].sort((x, y) => x - y),
+          at,
+        );
+      }
+      assert.equal(await backend.lastEventId(), history.at(-1));
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), history);
+      });
+    });
+
+    // --- Closing --------------------------------------------------------------------------
+
+    test('close resolves, and closing twice does not throw', async (t) => {
+      const { backend } = await setUp(t, factory);
+      listen(backend);
+      await backend.append(updates(2));
+      await backend.close();
+      await backend.close();
+    });
+
+    // --- Persistence (durable stores only) ------------------------------------------------
+
+    test(
+      'history survives close and reopen, in order with every field intact',
+      persistence,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const stored = await fixture.backend.append(VARIED);
+        const more = await appendEach(fixture.backend, updates(3));
+        const reopened = await fixture.reopen();
+        const history = await read(reopened, EARLIEST);
+        assert.equal(history.found, true);
+        assertSameUpdates(history.updates.slice(0, VARIED.length), withIds(VARIED, stored));
+        assert.deepEqual(
+          history.updates.slice(VARIED.length).map((u) => u.id),
+          more,
+        );
+        assert.equal(await reopened.lastEventId(), more.at(-1));
+      },
+    );
+
+    test(
+      'after reopen, reading resumes strictly after an id issued before the close',
+      persistence,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const ids = await appendEach(fixture.backend, updates(5));
+        const reopened = await fixture.reopen();
+        assert.deepEqual(await read(reopened, ids[4] ?? ''), { found: true, updates: [] });
+        const later = await appendEach(reopened, updates(2, 'later'));
+        const after = await read(reopened, ids[1] ?? '');
+        assert.equal(after.found, true);
+        assert.deepEqual(
+          after.updates.map((u) => u.id),
+          [...ids.slice(2), ...later],
+        );
+      },
+    );
+
+    test(
+      'after reopen, new ids sort after old ones, and old ids are still taken',
+      persistence,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const old = (
+          await fixture.backend.append([...updates(50), update('given', 'given-old')])
+        ).map((u) => u.id);
+        const reopened = await fixture.reopen();
+        const listener = listen(reopened);
+        const fresh = await appendEach(reopened, updates(3, 'fresh'));
+        const newestOld = old.at(-2) ?? '';
+        for (const id of fresh) assert.ok(id > newestOld, `new id ${id} sorts after ${newestOld}`);
+        await assertDuplicate(() => reopened.append([update('again', 'given-old')]));
+        await assertDuplicate(() => reopened.append([update('again', old[0])]));
+        assert.deepEqual(await idsAfter(reopened, EARLIEST), [...old, ...fresh]);
+        await fixture.eventually(() => {
+          assert.deepEqual(listener.ids(), fresh);
+        });
+      },
+    );
+
+    // --- Shared storage (distributed stores only) -----------------------------------------
+
+    test(
+      'every node receives every node’s updates, in the one history order',
+      sharedStorage,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const nodes = [fixture.backend, await fixture.openPeer()];
+        const listeners = nodes.map(listen);
+        const results = await Promise.all(
+          Array.from({ length: 16 }, (_, b) =>
+            (nodes[b % 2] ?? fixture.backend).append(updates(5, `n${b % 2}-b${b}-`)),
+          ),
+        );
+        const resolved = results.flat().map((u) => u.id);
+        assert.equal(new Set(resolved).size, resolved.length, 'ids are unique across nodes');
+        await fixture.eventually(async () => {
+          const history = await idsAfter(nodes[0] ?? fixture.backend, EARLIEST);
+          assert.deepEqual([...history].sort(), [...resolved].sort());
+          assert.deepEqual(await idsAfter(nodes[1] ?? fixture.backend, EARLIEST), history);
+          for (const listener of listeners) assert.deepEqual(listener.ids(), history);
+          for (const node of nodes) assert.equal(await node.lastEventId(), history.at(-1));
+        });
+      },
+    );
+
+    test('an id taken on one node is refused on another', sharedStorage, async (t) => {
+      const fixture = await setUp(t, factory);
+      const peer = await fixture.openPeer();
+      await fixture.backend.append([update('first', 'shared')]);
+      await assertDuplicate(() => peer.append([update('fresh', 'fresh'), update('', 'shared')]));
+      await fixture.eventually(async () => {
+        assert.deepEqual(await idsAfter(peer, EARLIEST), ['shared']);
+        assert.deepEqual(await idsAfter(fixture.backend, EARLIEST), ['shared']);
+      });
+    });
+  });
+}
