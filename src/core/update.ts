@@ -50,6 +50,12 @@ export function validateNewUpdate(update: NewUpdate, limits: UpdateLimits): NewU
     if (update.id === '') {
       throw new HeraldError('HERALD_ERR_INVALID_ID', 'The id must not be empty.');
     }
+    if (update.id === 'earliest') {
+      throw new HeraldError(
+        'HERALD_ERR_INVALID_ID',
+        'The id "earliest" is reserved: it asks a hub for all of its history.',
+      );
+    }
     if (update.id.startsWith('#')) {
       throw new HeraldError('HERALD_ERR_INVALID_ID', 'The id must not start with "#".');
     }

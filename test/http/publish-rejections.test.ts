@@ -152,6 +152,20 @@ const REFUSALS: Refusal[] = [
       }),
   },
   {
+    name: 'the reserved id "earliest"',
+    status: 400,
+    code: 'HERALD_ERR_INVALID_ID',
+    detail: /reserved/,
+    send: (hub, token) =>
+      post(hub, {
+        headers: { Authorization: `Bearer ${token}` },
+        body: form([
+          ['topic', TOPIC],
+          ['id', 'earliest'],
+        ]),
+      }),
+  },
+  {
     name: 'a retry that is not digits',
     status: 400,
     code: 'HERALD_ERR_INVALID_RETRY',
