@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { EventStream } from '../support/event-stream.ts';
 import { runCli } from '../support/cli.ts';
+import { checkCurlExample } from '../support/curl-example.ts';
 
 const KEY = 'a-configured-key-of-at-least-thirty-two-bytes';
 
@@ -15,24 +15,7 @@ test('with no key, serve starts in development mode and its printed curl command
   assert.equal(commands.length, 2);
   const [subscribeCommand, publishCommand] = commands.map((line) => line.trim());
 
-  // Run the subscribe command as printed, bounded in time.
-  const curl = spawn('bash', ['-c', `${subscribeCommand ?? ''} --max-time 10`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => curl.kill());
-  let received = '';
-  curl.stdout.on('data', (chunk: Buffer) => (received += chunk.toString()));
-  while (!received.startsWith(':')) await new Promise((resolve) => setTimeout(resolve, 10));
-
-  const publish = spawn('bash', ['-c', publishCommand ?? ''], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let id = '';
-  publish.stdout.on('data', (chunk: Buffer) => (id += chunk.toString()));
-  await new Promise((resolve) => publish.on('exit', resolve));
-  assert.match(id, /^urn:uuid:/);
-  while (!received.includes('data: Hello')) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(received.includes(`id: ${id}`));
+  await checkCurlExample(t, subscribeCommand ?? '', publishCommand ?? '');
   // The generated key itself is never printed; only a token signed with it.
   assert.doesNotMatch(cli.stdout + cli.stderr, /key:/i);
 });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../support/cli.ts';
+import { checkCurlExample } from '../support/curl-example.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const README = readFileSync(new URL('README.md', ROOT), 'utf8');
@@ -62,27 +63,8 @@ test("npm start runs Herald in development mode, and the README's curl commands 
     .filter((line) => /^(curl|export) /.test(line))
     .map((line) => line.replaceAll('http://localhost:3000', origin));
   const [subscribe, exportToken, publish] = curls;
-  assert.match(subscribe ?? '', /^curl -N /);
   assert.match(exportToken ?? '', /^export HERALD_TOKEN=/);
   assert.match(publish ?? '', /^curl .*\$HERALD_TOKEN/);
-
-  const subscriber = spawn('bash', ['-c', `${subscribe ?? ''} --max-time 20`], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  t.after(() => subscriber.kill());
-  let stream = '';
-  subscriber.stdout.on('data', (chunk: Buffer) => (stream += chunk.toString()));
-  while (!stream.startsWith(':')) await new Promise((resolve) => setTimeout(resolve, 10));
-
   // The reader pastes the export line with their token in place of the placeholder.
-  const publisher = spawn('bash', ['-c', publish ?? ''], {
-    env: { PATH: process.env['PATH'] ?? '', HERALD_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let id = '';
-  publisher.stdout.on('data', (chunk: Buffer) => (id += chunk.toString()));
-  await once(publisher, 'exit');
-  assert.match(id, /^urn:uuid:/);
-  while (!stream.includes('data: Hello')) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(stream.includes(`id: ${id}`));
+  await checkCurlExample(t, subscribe ?? '', publish ?? '', { HERALD_TOKEN: token });
 });

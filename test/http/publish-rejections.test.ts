@@ -20,6 +20,11 @@ interface Refusal {
 
 const form = (fields: [string, string][]) => new URLSearchParams(fields);
 
+/** Posts form fields with a bearer token. */
+function postForm(hub: TestHub, token: string, fields: [string, string][]) {
+  return post(hub, { headers: { Authorization: `Bearer ${token}` }, body: form(fields) });
+}
+
 function post(
   hub: TestHub,
   init: { headers?: Record<string, string>; body?: string | URLSearchParams },
@@ -77,13 +82,10 @@ const REFUSALS: Refusal[] = [
     code: 'HERALD_ERR_FORBIDDEN',
     detail: /https:\/\/example\.com\/secret/,
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['topic', 'https://example.com/secret'],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['topic', 'https://example.com/secret'],
+      ]),
   },
   {
     name: 'a token with no publish claim',
@@ -116,26 +118,20 @@ const REFUSALS: Refusal[] = [
       status: 400,
       code: 'HERALD_ERR_INVALID_ID',
       send: (hub, token) =>
-        post(hub, {
-          headers: { Authorization: `Bearer ${token}` },
-          body: form([
-            ['topic', TOPIC],
-            ['id', `a${bad}data: injected`],
-          ]),
-        }),
+        postForm(hub, token, [
+          ['topic', TOPIC],
+          ['id', `a${bad}data: injected`],
+        ]),
     },
     {
       name: `a type containing ${JSON.stringify(bad)}`,
       status: 400,
       code: 'HERALD_ERR_INVALID_TYPE',
       send: (hub, token) =>
-        post(hub, {
-          headers: { Authorization: `Bearer ${token}` },
-          body: form([
-            ['topic', TOPIC],
-            ['type', `a${bad}id: injected`],
-          ]),
-        }),
+        postForm(hub, token, [
+          ['topic', TOPIC],
+          ['type', `a${bad}id: injected`],
+        ]),
     },
   ]),
   {
@@ -143,13 +139,10 @@ const REFUSALS: Refusal[] = [
     status: 400,
     code: 'HERALD_ERR_INVALID_ID',
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['id', '#mine'],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['id', '#mine'],
+      ]),
   },
   {
     name: 'the reserved id "earliest"',
@@ -157,36 +150,26 @@ const REFUSALS: Refusal[] = [
     code: 'HERALD_ERR_INVALID_ID',
     detail: /reserved/,
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['id', 'earliest'],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['id', 'earliest'],
+      ]),
   },
   {
     name: 'a retry that is not digits',
     status: 400,
     code: 'HERALD_ERR_INVALID_RETRY',
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['retry', '-5'],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['retry', '-5'],
+      ]),
   },
   {
     name: 'no topic',
     status: 400,
     code: 'HERALD_ERR_MISSING_TOPIC',
-    send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([['data', 'orphan']]),
-      }),
+    send: (hub, token) => postForm(hub, token, [['data', 'orphan']]),
   },
   {
     name: 'malformed JSON',
@@ -235,13 +218,10 @@ const REFUSALS: Refusal[] = [
     code: 'HERALD_ERR_BODY_TOO_LARGE',
     detail: /65536 bytes/,
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['data', 'x'.repeat(70_000)],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['data', 'x'.repeat(70_000)],
+      ]),
   },
   {
     name: 'a body over the size limit (chunked, no Content-Length)',
@@ -274,13 +254,10 @@ const REFUSALS: Refusal[] = [
     code: 'HERALD_ERR_DUPLICATE_ID',
     // The marker, published first in this case, already holds the id.
     send: (hub, token) =>
-      post(hub, {
-        headers: { Authorization: `Bearer ${token}` },
-        body: form([
-          ['topic', TOPIC],
-          ['id', 'urn:example:marker'],
-        ]),
-      }),
+      postForm(hub, token, [
+        ['topic', TOPIC],
+        ['id', 'urn:example:marker'],
+      ]),
   },
 ];
 
@@ -331,10 +308,7 @@ for (const refusal of REFUSALS) {
 test('a token is never echoed in an error', async (t) => {
   const { hub } = await startWatchedHub(t);
   const token = await hub.token({ publish: ['https://example.com/other'] });
-  const response = await post(hub, {
-    headers: { Authorization: `Bearer ${token}` },
-    body: form([['topic', TOPIC]]),
-  });
+  const response = await postForm(hub, token, [['topic', TOPIC]]);
   assert.equal(response.status, 403);
   assert.ok(!(await response.text()).includes(token));
 });
