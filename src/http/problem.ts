@@ -19,12 +19,21 @@ export function sendProblem(
     return;
   }
   const body = JSON.stringify({
-    type: `https://herald.dev/errors#${known.code}`,
+    // A URN, not a URL: Herald has no site to dereference it from. docs/errors.md lists them.
+    type: `urn:herald:error:${known.code}`,
     title: known.title,
     status: known.status,
     code: known.code,
     detail: known.message,
   });
+  if (known.status === 401) {
+    // RFC 6750: tell the client which scheme to use, and (for a bad token) that it was invalid.
+    extraHeaders = {
+      ...extraHeaders,
+      'WWW-Authenticate':
+        known.code === 'HERALD_ERR_INVALID_TOKEN' ? 'Bearer error="invalid_token"' : 'Bearer',
+    };
+  }
   res.writeHead(known.status, {
     ...extraHeaders,
     'Content-Type': 'application/problem+json',

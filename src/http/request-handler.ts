@@ -56,8 +56,8 @@ export function createRequestHandler(
       if (error instanceof HeraldError && error.code === 'HERALD_ERR_METHOD_NOT_ALLOWED') {
         headers['Allow'] = 'GET, POST, OPTIONS';
       }
-      // The body may not have been read: after an early refusal, close rather than reuse.
-      if (!req.readableEnded) headers['Connection'] = 'close';
+      // A refusal may come before the body was received: close rather than reuse the connection.
+      if (!req.complete) headers['Connection'] = 'close';
       sendProblem(res, error, headers);
     });
   };

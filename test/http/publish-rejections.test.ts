@@ -282,6 +282,10 @@ for (const refusal of REFUSALS) {
     assert.equal(response.headers.get('content-type'), 'application/problem+json');
     const problem = (await response.json()) as Record<string, unknown>;
     assert.equal(problem['code'], refusal.code);
+    assert.equal(problem['type'], `urn:herald:error:${refusal.code}`);
+    if (refusal.status === 401) {
+      assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
+    }
     assert.equal(problem['status'], refusal.status);
     assert.equal(typeof problem['detail'], 'string');
     if (refusal.detail) assert.match(String(problem['detail']), refusal.detail);
