@@ -58,7 +58,9 @@ export async function handleSubscribe(
   context.connections.add(connection);
 
   const headers: Record<string, string> = { ...STREAM_HEADERS };
-  if (opened.resumedAfter !== undefined) headers['Last-Event-ID'] = opened.resumedAfter;
+  if (opened.resumedAfter !== undefined) {
+    headers['Last-Event-ID'] = utf8ToHeader(opened.resumedAfter);
+  }
   res.writeHead(200, headers);
   // A first comment flushes the headers now, so the client knows it is connected.
   res.write(COMMENT_FRAME);
@@ -72,7 +74,7 @@ export async function handleSubscribe(
 function requestedLastEventId(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers['last-event-id'];
   const candidates = [
-    typeof header === 'string' ? header : undefined,
+    typeof header === 'string' ? headerToUtf8(header) : undefined,
     url.searchParams.get('lastEventID'),
     url.searchParams.get('Last-Event-ID'),
   ];
@@ -93,4 +95,17 @@ async function subscriberGrants(
     'HERALD_ERR_UNAUTHORIZED',
     'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
   );
+}
+
+/*
+ * Ids may hold any character but CR, LF and NUL, and EventSource sends them back as UTF-8 bytes.
+ * Node reads and writes header values as latin1, one char per byte: convert both ways so that
+ * an id like "commande-été" resumes, and is echoed byte for byte as the reference hub does.
+ */
+function headerToUtf8(value: string): string {
+  return Buffer.from(value, 'latin1').toString('utf8');
+}
+
+function utf8ToHeader(value: string): string {
+  return Buffer.from(value, 'utf8').toString('latin1');
 }

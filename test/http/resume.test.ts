@@ -173,3 +173,34 @@ test('after a graceful shutdown, EventSource reconnects by itself to the hub tha
   assert.deepEqual(data.slice(0, 2), ['event 0', 'event 1']);
   assert.ok(data.includes('after restart'));
 });
+
+test('ids beyond ASCII resume by header and by query, and are echoed as UTF-8', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const ids = ['urn:example:commande-été', 'urn:example:日本-1', 'urn:example:🚀'];
+  for (const id of ids)
+    assert.equal((await hub.publish({ topic: TOPIC, id, data: id })).status, 200);
+
+  const byQuery = await EventStream.open(
+    t,
+    hub.subscribeUrl([TOPIC], { lastEventID: ids[0] ?? '' }),
+  );
+  assert.equal(byQuery.status, 200);
+  assert.equal(
+    Buffer.from(byQuery.headers.get('last-event-id') ?? '', 'latin1').toString('utf8'),
+    ids[0],
+  );
+  assert.deepEqual(
+    (await byQuery.waitForEvents(2)).map((event) => event.id),
+    ids.slice(1),
+  );
+
+  // What EventSource does on reconnect: the last id, as UTF-8 bytes in the header.
+  const byHeader = await EventStream.open(t, hub.subscribeUrl([TOPIC]), {
+    'Last-Event-ID': Buffer.from(ids[1] ?? '', 'utf8').toString('latin1'),
+  });
+  assert.deepEqual(
+    (await byHeader.waitForEvents(1)).map((event) => event.id),
+    ids.slice(2),
+  );
+  assert.deepEqual(hub.internalErrors, []);
+});
