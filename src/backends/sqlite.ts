@@ -43,6 +43,17 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
+/*
+ * Every better-sqlite3 Database and Statement this process creates, kept for the life of the
+ * process. On Node 24.19 and later, an addon object that derives from node::ObjectWrap (as
+ * better-sqlite3 12 does) aborts the process when the garbage collector destroys it outside a JS
+ * context (nodejs/node#65446): `Assertion failed: (env) != nullptr`. Objects that are never
+ * collected are cleaned up by Node at exit instead, where that check holds. better-sqlite3 13
+ * avoids the problem but does not run on Node 20; the cost here is a few kilobytes per store
+ * opened, one per hub process.
+ */
+const RETAINED: unknown[] = [];
+
 const SCHEMA_VERSION = 1;
 // Rows a replay reads per query: bounded memory however long the history is.
 const PAGE_SIZE = 500;
@@ -78,6 +89,13 @@ export class SqliteBackend implements Backend {
     this.#now = options.now ?? Date.now;
     this.#nextId = createIdGenerator(this.#now, lastId);
     this.#statements = {
+      // Transactions prepare their own BEGIN/COMMIT/SAVEPOINT statements once per database.
+      insertBatches: db.transaction((queue: readonly PendingAppend[]) =>
+        this.#insertBatches(queue),
+      ),
+      insertBatch: db.transaction((pending: PendingAppend) => {
+        this.#insertBatch(pending);
+      }),
       insert: db.prepare<[string, string, string, number, string | null, number | null, number]>(
         'INSERT INTO updates (id, topics, data, private, type, retry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -94,6 +112,7 @@ export class SqliteBackend implements Backend {
         'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE created_at < ? ORDER BY seq LIMIT ?)',
       ),
     };
+    RETAINED.push(this.#statements);
     const interval = options.trimIntervalMs ?? 1_000;
     if (options.maxEvents !== null || options.maxAgeMs !== null) {
       this.#trimTimer = setInterval(() => {
@@ -111,9 +130,11 @@ export class SqliteBackend implements Backend {
       mkdirSync(dirname(path), { recursive: true });
       // A restarting hub may briefly wait for the old process to let go of the lock.
       db = new Database(path, { timeout: 2_000 });
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      RETAINED.push(db);
+      // exec, not pragma(): pragma() prepares a Statement each call (see RETAINED).
+      db.exec('PRAGMA locking_mode = EXCLUSIVE');
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
       db.exec(`
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS updates (
@@ -128,21 +149,19 @@ export class SqliteBackend implements Backend {
         );
         CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
       `);
-      const version = db
-        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
-        .get();
+      const version = retain(
+        db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'"),
+      ).get();
       if (version === undefined) {
-        db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(
-          String(SCHEMA_VERSION),
-        );
+        db.exec(`INSERT INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}')`);
       } else if (version.value !== String(SCHEMA_VERSION)) {
         throw new Error(
           `schema version ${version.value} is not ${SCHEMA_VERSION}, the one this Herald knows`,
         );
       }
-      const last = db
-        .prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1')
-        .get();
+      const last = retain(
+        db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
+      ).get();
       return new SqliteBackend(db, { ...options, path }, last?.id);
     } catch (error) {
       db?.close();
@@ -171,46 +190,54 @@ export class SqliteBackend implements Backend {
     this.#flushScheduled = false;
     const queue = this.#queue;
     this.#queue = [];
-    const accepted: PendingAppend[] = [];
-    const failed: [PendingAppend, unknown][] = [];
-    const createdAt = this.#now();
-    // Each publish is a savepoint inside one transaction: a duplicate id refuses that publish
-    // alone, and the others still commit with the same single sync.
-    const insertOne = this.#db.transaction((pending: PendingAppend) => {
-      for (const update of pending.updates) {
-        this.#statements.insert.run(
-          update.id,
-          JSON.stringify(update.topics),
-          update.data,
-          update.private ? 1 : 0,
-          update.type ?? null,
-          update.retry ?? null,
-          createdAt,
-        );
-      }
-    });
-    const insertAll = this.#db.transaction(() => {
-      for (const pending of queue) {
-        try {
-          insertOne(pending);
-          accepted.push(pending);
-        } catch (error) {
-          failed.push([pending, error]);
-        }
-      }
-    });
+    let outcomes: unknown[];
     try {
-      insertAll();
+      outcomes = this.#statements.insertBatches(queue);
     } catch (error) {
       for (const pending of queue) pending.reject(unavailable(describeOpenError(error), error));
       return;
     }
-    for (const [pending, error] of failed) pending.reject(translateWriteError(pending, error));
-    for (const pending of accepted) {
+    queue.forEach((pending, index) => {
+      const failure = outcomes[index];
+      if (failure !== null) pending.reject(translateWriteError(pending, failure));
+    });
+    queue.forEach((pending, index) => {
+      if (outcomes[index] !== null) return;
       pending.resolve(pending.updates);
       for (const update of pending.updates) {
         for (const listener of this.#listeners) listener(update);
       }
+    });
+  }
+
+  /**
+   * Inside one transaction, each publish is a savepoint: a duplicate id refuses that publish
+   * alone, and the others still commit with the same single sync. Returns, per publish, `null`
+   * when stored or the error that refused it.
+   */
+  #insertBatches(queue: readonly PendingAppend[]): unknown[] {
+    return queue.map((pending) => {
+      try {
+        this.#statements.insertBatch(pending);
+        return null;
+      } catch (error) {
+        return error ?? new Error('unknown SQLite error');
+      }
+    });
+  }
+
+  #insertBatch(pending: PendingAppend): void {
+    const createdAt = this.#now();
+    for (const update of pending.updates) {
+      this.#statements.insert.run(
+        update.id,
+        JSON.stringify(update.topics),
+        update.data,
+        update.private ? 1 : 0,
+        update.type ?? null,
+        update.retry ?? null,
+        createdAt,
+      );
     }
   }
 
@@ -276,6 +303,11 @@ export class SqliteBackend implements Backend {
     this.#db.close();
     return Promise.resolve();
   }
+}
+
+function retain<T>(value: T): T {
+  RETAINED.push(value);
+  return value;
 }
 
 function fromRow(row: Row): Update {
