@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Backend, HistoryRead } from '../core/backend.ts';
 import { EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
+import { StoreOpenError } from './store-open-error.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
 
@@ -17,14 +18,6 @@ export interface SqliteBackendOptions {
   /** How often retention runs. */
   readonly trimIntervalMs?: number;
   readonly now?: () => number;
-}
-
-/** The store cannot be used: a clear message naming the file, for the operator. */
-export class StoreOpenError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreOpenError';
-  }
 }
 
 interface Row {
@@ -165,9 +158,12 @@ export class SqliteBackend implements Backend {
       return new SqliteBackend(db, { ...options, path }, last?.id);
     } catch (error) {
       db?.close();
-      throw new StoreOpenError(`Cannot use the SQLite store ${path}: ${describeOpenError(error)}`, {
-        cause: error,
-      });
+      throw new StoreOpenError(
+        `Cannot use the SQLite store ${path}: ${describeSqliteError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -190,11 +186,13 @@ export class SqliteBackend implements Backend {
     this.#flushScheduled = false;
     const queue = this.#queue;
     this.#queue = [];
+    // close() may have flushed this turn's queue already.
+    if (queue.length === 0) return;
     let outcomes: unknown[];
     try {
       outcomes = this.#statements.insertBatches(queue);
     } catch (error) {
-      for (const pending of queue) pending.reject(unavailable(describeOpenError(error), error));
+      for (const pending of queue) pending.reject(unavailable(describeSqliteError(error), error));
       return;
     }
     queue.forEach((pending, index) => {
@@ -331,7 +329,7 @@ function translateWriteError(pending: PendingAppend, error: unknown): HeraldErro
       { cause: error },
     );
   }
-  return unavailable(describeOpenError(error), error);
+  return unavailable(describeSqliteError(error), error);
 }
 
 function unavailable(reason: string, cause?: unknown): HeraldError {
@@ -340,7 +338,7 @@ function unavailable(reason: string, cause?: unknown): HeraldError {
   });
 }
 
-function describeOpenError(error: unknown): string {
+function describeSqliteError(error: unknown): string {
   if (error instanceof Database.SqliteError) {
     if (error.code === 'SQLITE_NOTADB')
       return 'it is not a SQLite database (corrupt or another kind of file)';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { StoreOpenError } from '../backends/store-open-error.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
 import { serve } from './serve.ts';
@@ -50,7 +51,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof OptionError || (error instanceof Error && error.name === 'StoreOpenError')) {
+  if (error instanceof OptionError || error instanceof StoreOpenError) {
     output.err(`herald: ${error.message}`);
     process.exit(2);
   }
