@@ -1,11 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { openBackend } from './backends/open-backend.ts';
 import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import { Hub } from './core/hub.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
+import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
 
 export interface RunningHerald {
@@ -21,16 +24,23 @@ export interface RunningHerald {
   close(): Promise<void>;
 }
 
+/** What a hub runs with besides its configuration. */
+export interface HeraldRuntime {
+  /** Where structured logs go; by default JSON lines on stdout at level `info`. */
+  readonly logger?: Logger;
+}
+
 /** Builds a hub from its configuration and starts serving it. */
 export async function startHerald(
   options: HeraldOptions,
-  onInternalError: (error: unknown) => void = (error) => {
-    console.error(error);
-  },
+  runtime: HeraldRuntime = {},
 ): Promise<RunningHerald> {
   const config = resolveConfig(options);
+  const logger = runtime.logger ?? pino({ level: 'info' });
+  const metrics = new HeraldMetrics();
   const backend = await openBackend(config);
   const hub = new Hub(backend, {
+    observeFanout: metrics.observeFanout,
     maxTopicsPerUpdate: config.maxTopicsPerUpdate,
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
@@ -42,18 +52,21 @@ export async function startHerald(
     algorithm: config.jwtAlgorithm,
   });
   const connections = new ConnectionRegistry(config.heartbeatMs);
+  metrics.watch(hub, connections);
   let closing: Promise<void> | undefined;
-  const handler = createRequestHandler(
-    {
-      config,
-      hub,
-      verifier,
-      connections,
-      publishOrigins: new Set(config.publishOrigins),
-      closing: () => closing !== undefined,
+  const handler = createRequestHandler({
+    config,
+    hub,
+    verifier,
+    connections,
+    publishOrigins: new Set(config.publishOrigins),
+    closing: () => closing !== undefined,
+    metrics,
+    logger,
+    probeBackend: async () => {
+      await backend.lastEventId();
     },
-    onInternalError,
-  );
+  });
   const server = createServer({ keepAliveTimeout: 10_000 }, handler);
 
   try {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { mintToken } from '../auth/mint-token.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
+import { createLogger } from './logger.ts';
 import type { ServeOptions } from './serve-options.ts';
 
 export interface Output {
@@ -11,11 +12,7 @@ export interface Output {
 
 /** `herald serve`: starts the hub, announces it, and shuts it down gracefully on a signal. */
 export async function serve(options: ServeOptions, output: Output): Promise<void> {
-  const herald = await startHerald(options.herald, (error) => {
-    output.err(
-      `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-  });
+  const herald = await startHerald(options.herald, { logger: createLogger(process.env) });
   if (options.development) await announceDevelopmentMode(herald.hubUrl, herald.config, output);
   output.out(describeHistory(herald.config));
   output.out(`Herald listening on ${herald.hubUrl}`);

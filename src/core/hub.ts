@@ -21,6 +21,21 @@ export interface HubOptions {
    * subscription is closed and the client resumes later.
    */
   readonly maxPendingBytes: number;
+  /** Called after each live update was written to every matching local subscriber. */
+  readonly observeFanout?: ((seconds: number, deliveries: number) => void) | undefined;
+}
+
+/**
+ * Running totals for observability: plain numbers that a metrics endpoint reads when scraped,
+ * so that counting costs the delivery path a few additions per update, not a call per frame.
+ */
+export interface HubStats {
+  /** Live updates dispatched to this hub's subscribers (from any node). */
+  updatesDispatched: number;
+  /** Frames queued to subscribers, live and replayed. */
+  deliveries: number;
+  /** Bytes of those frames. */
+  bytesDelivered: number;
 }
 
 export interface SubscribeRequest {
@@ -55,6 +70,7 @@ export class Hub {
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
   #dispatchSeq = 0;
+  readonly stats: HubStats = { updatesDispatched: 0, deliveries: 0, bytesDelivered: 0 };
 
   constructor(backend: Backend, options: HubOptions) {
     this.#backend = backend;
@@ -125,7 +141,10 @@ export class Hub {
         if (subscriber.pending?.ids.has(update.id) === true || !subscriber.accepts(update)) {
           continue;
         }
-        if (!subscriber.sink.write(this.#frameOf(update))) await subscriber.sink.drained();
+        const frame = this.#frameOf(update);
+        this.stats.deliveries++;
+        this.stats.bytesDelivered += frame.byteLength;
+        if (!subscriber.sink.write(frame)) await subscriber.sink.drained();
       }
       const frames = subscriber.pending?.frames ?? [];
       subscriber.pending = undefined;
@@ -154,13 +173,16 @@ export class Hub {
   }
 
   #dispatch(update: Update): void {
+    const started = this.#options.observeFanout === undefined ? 0 : performance.now();
     const seq = ++this.#dispatchSeq;
     let frame: Uint8Array | undefined;
+    let deliveries = 0;
     this.#index.forCandidates(update.topics, (subscriber) => {
       if (subscriber.lastDispatch === seq) return;
       subscriber.lastDispatch = seq;
       if (!subscriber.accepts(update)) return;
       frame ??= this.#frameOf(update);
+      deliveries++;
       const pending = subscriber.pending;
       if (pending === undefined) {
         subscriber.sink.write(frame);
@@ -171,5 +193,9 @@ export class Hub {
       pending.bytes += frame.byteLength;
       if (pending.bytes > this.#options.maxPendingBytes) subscriber.sink.close();
     });
+    this.stats.updatesDispatched++;
+    this.stats.deliveries += deliveries;
+    this.stats.bytesDelivered += deliveries * (frame?.byteLength ?? 0);
+    this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
   }
 }

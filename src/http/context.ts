@@ -1,7 +1,9 @@
+import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
+import type { HeraldMetrics } from './metrics.ts';
 
 /** What every route needs, built once at start-up. */
 export interface RouteContext {
@@ -12,4 +14,8 @@ export interface RouteContext {
   readonly publishOrigins: ReadonlySet<string>;
   /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
   readonly closing: () => boolean;
+  readonly metrics: HeraldMetrics;
+  readonly logger: Logger;
+  /** Resolves when the history backend answers; rejects when it cannot. */
+  readonly probeBackend: () => Promise<void>;
 }

@@ -18,6 +18,7 @@ export async function handlePublish(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
+  const started = performance.now();
   const grants = await publisherGrants(context, req, url);
   const body = await readBody(req, context.config.maxBodyBytes);
   const updates = parsePublishBody(req.headers['content-type'], body);
@@ -29,6 +30,7 @@ export async function handlePublish(
     'Content-Length': Buffer.byteLength(ids),
   });
   res.end(ids);
+  context.metrics.observePublish(stored.length, (performance.now() - started) / 1000);
 }
 
 async function publisherGrants(

@@ -1,17 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
 import { answerPreflight, applyCors } from './cors.ts';
+import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import { sendProblem } from './problem.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 
 export const HUB_PATH = '/.well-known/mercure';
 
-/** Routes a request and turns every thrown error into a problem response. */
+// An incoming X-Request-Id is kept (a proxy's id ties the logs together) only if it is this tame.
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Routes a request, turns every thrown error into a problem response, and logs each request
+ * once it ends: its id, method, path (never the query, which may carry a token), status and
+ * duration.
+ */
 export function createRequestHandler(
   context: RouteContext,
-  onInternalError: (error: unknown) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const corsOrigins = new Set(context.config.corsOrigins);
 
@@ -41,17 +49,46 @@ export function createRequestHandler(
           );
       }
     }
-    if (url.pathname === '/healthz' && req.method === 'GET') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('ok');
-      return;
+    if (req.method === 'GET') {
+      switch (url.pathname) {
+        case '/healthz':
+          handleHealth(res);
+          return;
+        case '/readyz':
+          return handleReady(context, res);
+        case '/metrics':
+          return handleMetrics(context, res);
+      }
     }
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
   }
 
   return (req, res) => {
+    const started = performance.now();
+    const incoming = req.headers['x-request-id'];
+    const requestId =
+      typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const path = (req.url ?? '/').split('?')[0];
+    res.once('close', () => {
+      context.logger.info(
+        {
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
     route(req, res).catch((error: unknown) => {
-      if (!(error instanceof HeraldError)) onInternalError(error);
+      if (error instanceof HeraldError) {
+        context.metrics.countError(error.code);
+      } else {
+        context.metrics.countError('HERALD_ERR_INTERNAL');
+        context.logger.error({ requestId, err: error }, 'internal error');
+      }
       const headers: Record<string, string> = {};
       if (error instanceof HeraldError && error.code === 'HERALD_ERR_METHOD_NOT_ALLOWED') {
         headers['Allow'] = 'GET, POST, OPTIONS';

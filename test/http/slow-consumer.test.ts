@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
 
@@ -41,5 +42,7 @@ test('a reader that never reads is dropped at its cap while the others keep rece
     Array.from({ length: published }, (_, i) => i),
   );
   assert.equal(events.at(-1)?.data, 'after the drop');
+  const metrics = await (await fetch(new URL('/metrics', hub.hubUrl))).text();
+  assert.match(metrics, /^herald_slow_consumers_dropped_total 1$/m);
   assert.deepEqual(hub.internalErrors, []);
 });

@@ -1,4 +1,5 @@
 import type { TestContext } from 'node:test';
+import { pino } from 'pino';
 import { fetch } from 'undici';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import type { HeraldOptions } from '../../src/config.ts';
@@ -10,8 +11,10 @@ export const TEST_KEY = 'herald-test-key-that-is-long-enough-for-hs256';
 export interface TestHub {
   readonly herald: RunningHerald;
   readonly hubUrl: string;
-  /** Internal errors the hub reported; a test that expects none asserts it is empty. */
-  readonly internalErrors: unknown[];
+  /** Every log line the hub wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** Log lines at level error and above; a test that expects none asserts it is empty. */
+  readonly internalErrors: Record<string, unknown>[];
   token(grants: { publish?: string[]; subscribe?: string[]; payload?: unknown }): Promise<string>;
   /** Publishes form fields with a token that may publish everywhere; returns the raw response. */
   publish(fields: Record<string, string | string[]>, token?: string): Promise<PublishResult>;
@@ -29,7 +32,16 @@ export async function startTestHub(
   t: TestContext,
   options: Partial<HeraldOptions> = {},
 ): Promise<TestHub> {
-  const internalErrors: unknown[] = [];
+  // The hub's structured logs, captured: tests read them, and internal errors among them.
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   const herald = await startHerald(
     {
       publisherJwtKey: TEST_KEY,
@@ -40,7 +52,7 @@ export async function startTestHub(
       store: { kind: 'memory' },
       ...options,
     },
-    (error) => internalErrors.push(error),
+    { logger },
   );
   t.after(() => herald.close());
   const key = options.publisherJwtKey ?? TEST_KEY;
@@ -50,7 +62,10 @@ export async function startTestHub(
   return {
     herald,
     hubUrl,
-    internalErrors,
+    logs,
+    get internalErrors() {
+      return logs.filter((line) => Number(line['level']) >= 50);
+    },
     token: (grants) => mintToken({ key, algorithm: 'HS256', ...grants }),
     async publish(fields, token = everywhere) {
       const form = new URLSearchParams();

@@ -1,0 +1,104 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Hub } from '../core/hub.ts';
+import type { ConnectionRegistry } from './connection-registry.ts';
+
+/**
+ * The hub's Prometheus metrics, on a registry of its own (several hubs may share a process).
+ * Totals that grow on the delivery path are plain numbers kept by the Hub and the connection
+ * registry and read here at scrape time; only per-request figures are observed directly.
+ */
+export class HeraldMetrics {
+  readonly registry = new Registry();
+  readonly #publishedUpdates: Counter;
+  readonly #publishDuration: Histogram;
+  readonly #fanoutDuration: Histogram;
+  readonly #errors: Counter<'code'>;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    this.#publishedUpdates = new Counter({
+      name: 'herald_published_updates_total',
+      help: 'Updates acknowledged to publishers by this node.',
+      registers,
+    });
+    this.#publishDuration = new Histogram({
+      name: 'herald_publish_duration_seconds',
+      help: 'From a publish request arriving to its acknowledgement: parsing, authorization, durable storage and, for embedded stores, the write to local subscribers.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.#fanoutDuration = new Histogram({
+      name: 'herald_fanout_duration_seconds',
+      help: 'Time to write one update to every matching subscriber of this node.',
+      buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.#errors = new Counter({
+      name: 'herald_errors_total',
+      help: 'Requests refused or failed, by error code (HERALD_ERR_BACKEND_UNAVAILABLE counts backend errors).',
+      labelNames: ['code'],
+      registers,
+    });
+  }
+
+  /** Registers the figures read from the hub and the open streams when scraped. */
+  watch(hub: Hub, connections: ConnectionRegistry): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    // prom-client counters cannot be set; reset-and-add at scrape time reports the running total.
+    const total = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    gauge('herald_connections', 'Open event streams.', () => connections.size);
+    gauge('herald_subscriptions', 'Subscribers in the topic index.', () => hub.subscriberCount);
+    total(
+      'herald_dispatched_updates_total',
+      'Live updates dispatched to local subscribers.',
+      () => hub.stats.updatesDispatched,
+    );
+    total(
+      'herald_deliveries_total',
+      'Frames queued to subscribers, live and replayed.',
+      () => hub.stats.deliveries,
+    );
+    total(
+      'herald_delivered_bytes_total',
+      'Bytes of frames queued to subscribers.',
+      () => hub.stats.bytesDelivered,
+    );
+    total(
+      'herald_slow_consumers_dropped_total',
+      'Streams dropped because their unsent bytes passed the cap.',
+      () => connections.droppedSlowConsumers,
+    );
+  }
+
+  readonly observeFanout = (seconds: number): void => {
+    this.#fanoutDuration.observe(seconds);
+  };
+
+  observePublish(updates: number, seconds: number): void {
+    this.#publishedUpdates.inc(updates);
+    this.#publishDuration.observe(seconds);
+  }
+
+  countError(code: string): void {
+    this.#errors.inc({ code });
+  }
+}
