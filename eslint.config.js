@@ -28,4 +28,16 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The web UI's plain browser modules.
+    files: ['ui/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['document', 'location', 'URL', 'URLSearchParams', 'EventSource', 'fetch'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
+  },
 );

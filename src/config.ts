@@ -36,6 +36,8 @@ export interface HeraldConfig {
   readonly maxUnsentBytes: number;
   /** How long shutdown waits for in-flight requests before cutting connections. */
   readonly shutdownTimeoutMs: number;
+  /** Serve the web UI (debugger and dashboard) at /ui/; off by default, on in development mode. */
+  readonly ui: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export const DEFAULTS = Object.freeze({
   maxSelectorsPerSubscription: 64,
   maxUnsentBytes: 1024 * 1024,
   shutdownTimeoutMs: 5_000,
+  ui: false,
 } as const satisfies Partial<HeraldConfig>);
 
 /** The options a caller must choose: the keys. Everything else has a default (`undefined` = it). */

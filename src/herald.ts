@@ -8,8 +8,10 @@ import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import { Hub } from './core/hub.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
+import { DashboardFeed } from './http/dashboard-feed.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
+import { WebUi } from './http/web-ui.ts';
 
 export interface RunningHerald {
   readonly config: HeraldConfig;
@@ -53,6 +55,7 @@ export async function startHerald(
   });
   const connections = new ConnectionRegistry(config.heartbeatMs);
   metrics.watch(hub, connections);
+  const ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
   let closing: Promise<void> | undefined;
   const handler = createRequestHandler({
     config,
@@ -63,6 +66,7 @@ export async function startHerald(
     closing: () => closing !== undefined,
     metrics,
     logger,
+    ui,
     probeBackend: async () => {
       await backend.lastEventId();
     },
@@ -81,6 +85,7 @@ export async function startHerald(
   } catch (error) {
     hub.close();
     connections.closeAll();
+    ui?.close();
     await backend.close();
     throw error;
   }
@@ -96,6 +101,7 @@ export async function startHerald(
       });
       hub.close();
       connections.closeAll();
+      ui?.close();
       server.closeIdleConnections();
       const timer = setTimeout(() => {
         server.closeAllConnections();

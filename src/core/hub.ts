@@ -30,6 +30,8 @@ export interface HubOptions {
  * so that counting costs the delivery path a few additions per update, not a call per frame.
  */
 export interface HubStats {
+  /** Updates stored through this hub (published on this node). */
+  published: number;
   /** Live updates dispatched to this hub's subscribers (from any node). */
   updatesDispatched: number;
   /** Frames queued to subscribers, live and replayed. */
@@ -70,7 +72,7 @@ export class Hub {
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
   #dispatchSeq = 0;
-  readonly stats: HubStats = { updatesDispatched: 0, deliveries: 0, bytesDelivered: 0 };
+  readonly stats: HubStats = { published: 0, updatesDispatched: 0, deliveries: 0, bytesDelivered: 0 };
 
   constructor(backend: Backend, options: HubOptions) {
     this.#backend = backend;
@@ -82,6 +84,11 @@ export class Hub {
 
   get subscriberCount(): number {
     return this.#index.size;
+  }
+
+  /** Distinct exact topics subscribed to (template and `*` selectors are not counted). */
+  get topicCount(): number {
+    return this.#index.topicCount;
   }
 
   /** Validates, stores and (through the backend) delivers updates; resolves with their ids. */
@@ -96,7 +103,9 @@ export class Hub {
       );
     }
     const valid = updates.map((update) => validateNewUpdate(update, this.#options));
-    return this.#backend.append(valid);
+    const stored = await this.#backend.append(valid);
+    this.stats.published += stored.length;
+    return stored;
   }
 
   /**

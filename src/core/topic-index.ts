@@ -14,6 +14,10 @@ export class TopicIndex {
     return this.#size;
   }
 
+  get topicCount(): number {
+    return this.#byTopic.size;
+  }
+
   add(subscriber: Subscriber): void {
     this.#size++;
     for (const selector of subscriber.selectors) {

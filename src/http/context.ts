@@ -4,6 +4,7 @@ import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { HeraldMetrics } from './metrics.ts';
+import type { WebUi } from './web-ui.ts';
 
 /** What every route needs, built once at start-up. */
 export interface RouteContext {
@@ -16,6 +17,8 @@ export interface RouteContext {
   readonly closing: () => boolean;
   readonly metrics: HeraldMetrics;
   readonly logger: Logger;
+  /** The web UI, when switched on. */
+  readonly ui: WebUi | undefined;
   /** Resolves when the history backend answers; rejects when it cannot. */
   readonly probeBackend: () => Promise<void>;
 }

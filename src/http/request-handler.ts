@@ -59,6 +59,7 @@ export function createRequestHandler(
         case '/metrics':
           return handleMetrics(context, res);
       }
+      if (context.ui?.serve(url.pathname, res) === true) return;
     }
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
   }
