@@ -1,0 +1,218 @@
+/**
+ * Fan-out benchmark: the same load client against Herald, a raw node:http broadcast server and
+ * nchan, in one run. Servers are pinned to CPU 0, the load client (workers and publisher) to
+ * CPU 1. See BENCHMARKS.md for what each figure means.
+ *
+ *   npm run bench:fanout -- --subscribers 10000 --targets herald,node,nchan
+ */
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuSeconds, rssBytes } from '../support/proc.ts';
+import { renderMarkdown, renderSvg } from './report.ts';
+import type { Result } from './report.ts';
+import type { RunningTarget, TargetName } from './targets.ts';
+import { startTarget } from './targets.ts';
+import type { WorkerConfig, WorkerReport } from './subscriber-worker.ts';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '10000' },
+    targets: { type: 'string', default: 'herald,node,nchan' },
+    workers: { type: 'string', default: '4' },
+    paced: { type: 'string', default: '50' },
+    burst: { type: 'string', default: '100' },
+    out: { type: 'string', default: '.bench' },
+  },
+});
+const SUBSCRIBER_COUNTS = values.subscribers.split(',').map(Number);
+const TARGETS = values.targets.split(',') as TargetName[];
+const WORKERS = Number(values.workers);
+const PACED_EVENTS = Number(values.paced);
+const BURST_EVENTS = Number(values.burst);
+const PAD = 'x'.repeat(80); // payloads of about 130 bytes
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let addressRotation = 0;
+
+interface Worker {
+  readonly child: ChildProcess;
+  request<T>(message: object, reply: string): Promise<T>;
+}
+
+function startWorker(config: WorkerConfig): { worker: Worker; connected: Promise<number> } {
+  const child = fork(
+    fileURLToPath(new URL('subscriber-worker.ts', import.meta.url)),
+    [JSON.stringify(config)],
+    {
+      execArgv: ['--import', 'tsx', '--max-old-space-size=2048'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const waiters = new Map<string, (value: unknown) => void>();
+  let onConnected: (n: number) => void = () => undefined;
+  const connected = new Promise<number>((resolve) => (onConnected = resolve));
+  child.on('message', (message: { type: string; connected?: number; report?: WorkerReport }) => {
+    if (message.type === 'connected') onConnected(message.connected ?? 0);
+    const waiter = waiters.get(message.type);
+    waiters.delete(message.type);
+    waiter?.(message.report ?? message);
+  });
+  const worker: Worker = {
+    child,
+    request<T>(message: object, reply: string): Promise<T> {
+      return new Promise((resolve) => {
+        waiters.set(reply, resolve as (value: unknown) => void);
+        child.send(message);
+      });
+    },
+  };
+  return { worker, connected };
+}
+
+async function reports(workers: Worker[], events: number): Promise<WorkerReport[]> {
+  return Promise.all(
+    workers.map((w) => w.request<WorkerReport>({ type: 'report', events }, 'report')),
+  );
+}
+
+function payload(seq: number): string {
+  return `{"seq":${seq},"t":${now().toFixed(3)},"pad":"${PAD}"}`;
+}
+
+function percentileOf(histogram: number[], q: number): number {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i] ?? 0;
+    if (seen >= q * total) return i * 0.1;
+  }
+  return Number.NaN;
+}
+
+function merge(list: WorkerReport[]) {
+  const latency = new Array<number>(list[0]?.latency.length ?? 0).fill(0);
+  const lastArrival = new Map<number, number>();
+  let deliveries = 0;
+  let complete = 0;
+  for (const report of list) {
+    report.latency.forEach((count, i) => (latency[i] = (latency[i] ?? 0) + count));
+    for (const [seq, at] of Object.entries(report.lastArrival)) {
+      lastArrival.set(Number(seq), Math.max(lastArrival.get(Number(seq)) ?? 0, at));
+    }
+    deliveries += report.deliveries;
+    complete += report.complete;
+  }
+  return { latency, lastArrival, deliveries, complete };
+}
+
+/** Waits until every connection has `events` deliveries, or `timeoutMs` passed. */
+async function settle(workers: Worker[], expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(
+      workers.map((w) => w.request<{ deliveries: number }>({ type: 'count' }, 'count')),
+    );
+    if (counts.reduce((sum, c) => sum + c.deliveries, 0) >= expected) return;
+    await sleep(200);
+  }
+}
+
+async function measure(name: TargetName, subscribers: number): Promise<Result> {
+  const target: RunningTarget = await startTarget(name, '0');
+  const workers: Worker[] = [];
+  try {
+    await sleep(500);
+    const rssBefore = rssBytes(target.pid);
+    const perWorker = Math.ceil(subscribers / WORKERS);
+    const started = [];
+    for (let w = 0; w < WORKERS; w++) {
+      // Fresh source addresses each run: TIME_WAIT from the previous one lingers for 60 s.
+      const base = 2 + ((addressRotation++ * 4) % 240);
+      const { worker, connected } = startWorker({
+        host: '127.0.0.1',
+        port: target.port,
+        path: target.subscribePath,
+        headers: target.subscribeHeaders,
+        count: Math.min(perWorker, subscribers - w * perWorker),
+        sourceAddresses: [0, 1, 2, 3].map(
+          (k) => `127.0.${1 + ((base + k) >> 8)}.${(base + k) % 256 || 1}`,
+        ),
+      });
+      workers.push(worker);
+      started.push(connected);
+    }
+    const held = (await Promise.all(started)).reduce((a, b) => a + b, 0);
+    await sleep(2_000);
+    const rssIdle = rssBytes(target.pid);
+
+    // Paced: one event every 100 ms; fan-out time and latency.
+    let seq = 1_000;
+    await Promise.all(
+      workers.map((w) => w.request({ type: 'reset', firstSeq: seq }, 'reset-done')),
+    );
+    const publishedAt = new Map<number, number>();
+    for (let i = 0; i < PACED_EVENTS; i++) {
+      publishedAt.set(seq, now());
+      await target.publish(payload(seq++));
+      await sleep(100);
+    }
+    await settle(workers, held * PACED_EVENTS, 20_000);
+    const paced = merge(await reports(workers, PACED_EVENTS));
+    const fanout = [...publishedAt]
+      .map(([s, at]) => (paced.lastArrival.get(s) ?? Number.NaN) - at)
+      .sort((a, b) => a - b);
+
+    // Burst: back-to-back publishes; throughput and server CPU per delivery.
+    seq = 100_000;
+    await Promise.all(
+      workers.map((w) => w.request({ type: 'reset', firstSeq: seq }, 'reset-done')),
+    );
+    const cpuBefore = cpuSeconds(target.pid);
+    const burstStart = now();
+    for (let i = 0; i < BURST_EVENTS; i++) await target.publish(payload(seq++));
+    await settle(workers, held * BURST_EVENTS, 60_000);
+    const cpuAfter = cpuSeconds(target.pid);
+    const burst = merge(await reports(workers, BURST_EVENTS));
+    const lastDelivery = Math.max(...burst.lastArrival.values());
+
+    const at = (q: number) =>
+      fanout[Math.min(fanout.length - 1, Math.ceil(q * fanout.length) - 1)] ?? Number.NaN;
+    return {
+      target: name,
+      subscribers,
+      held,
+      kbPerIdleSubscriber: (rssIdle - rssBefore) / Math.max(1, held) / 1024,
+      cpuMicrosPerDelivery: ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, burst.deliveries),
+      deliveriesPerSecond: burst.deliveries / ((lastDelivery - burstStart) / 1000),
+      fanoutP50: at(0.5),
+      fanoutP99: at(0.99),
+      latencyP50: percentileOf(paced.latency, 0.5),
+      latencyP99: percentileOf(paced.latency, 0.99),
+      latencyP999: percentileOf(paced.latency, 0.999),
+      completeness: (paced.complete + burst.complete) / (2 * Math.max(1, held)),
+    };
+  } finally {
+    for (const worker of workers) worker.child.send({ type: 'stop' });
+    await Promise.all(workers.map((w) => new Promise((resolve) => w.child.once('exit', resolve))));
+    await target.stop();
+  }
+}
+
+const results: Result[] = [];
+for (const subscribers of SUBSCRIBER_COUNTS) {
+  for (const name of TARGETS) {
+    console.error(`${name}: ${subscribers} subscribers…`);
+    const result = await measure(name, subscribers);
+    console.error(JSON.stringify(result));
+    results.push(result);
+  }
+}
+mkdirSync(values.out, { recursive: true });
+const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
+writeFileSync(`${values.out}/fanout-${stamp}.json`, JSON.stringify(results, null, 2));
+writeFileSync(`${values.out}/fanout-${stamp}.svg`, renderSvg(results));
+console.log(renderMarkdown(results));
+console.log(`\nJSON and SVG plot in ${values.out}/fanout-${stamp}.{json,svg}`);

@@ -1,0 +1,158 @@
+/**
+ * One load-client process: holds `count` SSE connections to the target, spread over several
+ * 127.0.0.x source addresses, and records for every delivery its latency (publish timestamp in
+ * the payload, one clock for all processes) and for every event the moment its last subscriber
+ * here received it. Driven by the orchestrator (run.ts) over IPC.
+ */
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface WorkerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Request path and query of the subscription. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly count: number;
+  readonly sourceAddresses: readonly string[];
+}
+
+export interface WorkerReport {
+  readonly connected: number;
+  readonly closed: number;
+  /** Deliveries received since the last reset. */
+  readonly deliveries: number;
+  /** Connections that received every event of the phase, in order, once. */
+  readonly complete: number;
+  /** Latency histogram, 0.1 ms buckets (the last one collects everything slower). */
+  readonly latency: number[];
+  /** Per event sequence number: when its last delivery here arrived (ms, shared clock). */
+  readonly lastArrival: Record<number, number>;
+  readonly perEvent: Record<number, number>;
+}
+
+const BUCKET_MS = 0.1;
+const BUCKETS = 100_000;
+const SAMPLE = /"seq":(\d+),"t":([\d.]+)/g;
+const now = () => performance.timeOrigin + performance.now();
+
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+const connections: Connection[] = [];
+let latency = new Uint32Array(BUCKETS + 1);
+let lastArrival = new Map<number, number>();
+let perEvent = new Map<number, number>();
+let deliveries = 0;
+let firstSeq = 0;
+let connected = 0;
+let closed = 0;
+
+interface Connection {
+  socket: Socket;
+  tail: string;
+  received: number;
+  nextSeq: number;
+  inOrder: boolean;
+}
+
+function onData(connection: Connection, chunk: Buffer): void {
+  const text = connection.tail + chunk.toString('latin1');
+  const at = now();
+  let consumed = 0;
+  SAMPLE.lastIndex = 0;
+  for (let match = SAMPLE.exec(text); match !== null; match = SAMPLE.exec(text)) {
+    consumed = SAMPLE.lastIndex;
+    const seq = Number(match[1]);
+    if (seq < firstSeq) continue;
+    const ms = at - Number(match[2]);
+    const bucket = Math.min(BUCKETS, Math.max(0, Math.floor(ms / BUCKET_MS)));
+    latency[bucket] = (latency[bucket] ?? 0) + 1;
+    deliveries++;
+    connection.received++;
+    if (seq !== connection.nextSeq) connection.inOrder = false;
+    connection.nextSeq = seq + 1;
+    lastArrival.set(seq, Math.max(lastArrival.get(seq) ?? 0, at));
+    perEvent.set(seq, (perEvent.get(seq) ?? 0) + 1);
+  }
+  // Keep an incomplete sample for the next chunk; drop what was read (bounded memory).
+  const rest = text.slice(consumed);
+  connection.tail = rest.length > 512 ? rest.slice(-512) : rest;
+}
+
+function open(index: number): Promise<void> {
+  return new Promise((resolve) => {
+    const localAddress = config.sourceAddresses[index % config.sourceAddresses.length];
+    const socket = connect({ host: config.host, port: config.port, localAddress });
+    const connection: Connection = { socket, tail: '', received: 0, nextSeq: 0, inOrder: true };
+    connections.push(connection);
+    let answered = false;
+    socket.on('connect', () => {
+      const headers = Object.entries(config.headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.write(`GET ${config.path} HTTP/1.1\r\nHost: ${config.host}\r\n${headers}\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (!answered) {
+        answered = true;
+        if (chunk.toString('latin1', 0, 12).includes(' 200')) connected++;
+        resolve();
+      }
+      onData(connection, chunk);
+    });
+    socket.on('error', () => {
+      if (!answered) {
+        answered = true;
+        resolve();
+      }
+    });
+    socket.on('close', () => {
+      closed++;
+    });
+  });
+}
+
+async function openAll(): Promise<void> {
+  // Connect in waves so the server's accept queue never overflows.
+  const WAVE = 250;
+  for (let start = 0; start < config.count; start += WAVE) {
+    const wave = [];
+    for (let i = start; i < Math.min(config.count, start + WAVE); i++) wave.push(open(i));
+    await Promise.all(wave);
+  }
+}
+
+process.on('message', (message: { type: string; firstSeq?: number; events?: number }) => {
+  if (message.type === 'reset') {
+    firstSeq = message.firstSeq ?? 0;
+    latency = new Uint32Array(BUCKETS + 1);
+    lastArrival = new Map();
+    perEvent = new Map();
+    deliveries = 0;
+    for (const connection of connections) {
+      connection.received = 0;
+      connection.nextSeq = firstSeq;
+      connection.inOrder = true;
+    }
+    process.send?.({ type: 'reset-done' });
+  } else if (message.type === 'report') {
+    const events = message.events ?? 0;
+    const report: WorkerReport = {
+      connected,
+      closed,
+      deliveries,
+      complete: connections.filter((c) => c.inOrder && c.received === events).length,
+      latency: Array.from(latency),
+      lastArrival: Object.fromEntries(lastArrival),
+      perEvent: Object.fromEntries(perEvent),
+    };
+    process.send?.({ type: 'report', report });
+  } else if (message.type === 'count') {
+    process.send?.({ type: 'count', deliveries });
+  } else if (message.type === 'stop') {
+    for (const connection of connections) connection.socket.destroy();
+    process.exit(0);
+  }
+});
+
+await openAll();
+process.send?.({ type: 'connected', connected });
