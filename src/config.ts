@@ -6,11 +6,23 @@ export interface HeraldConfig {
   /** TCP port; `0` picks a free one. */
   readonly port: number;
   readonly host: string;
-  /** Key that verifies publisher tokens (HMAC secret). */
-  readonly publisherJwtKey: string;
-  /** Key that verifies subscriber tokens (HMAC secret). */
-  readonly subscriberJwtKey: string;
-  readonly jwtAlgorithm: 'HS256' | 'HS384' | 'HS512';
+  /** Key that verifies publisher tokens. */
+  readonly publisherJwtKey: JwtKeySource;
+  /** Key that verifies subscriber tokens. */
+  readonly subscriberJwtKey: JwtKeySource;
+  /** The one algorithm publisher tokens must be signed with; every other one is refused. */
+  readonly publisherJwtAlgorithm: JwtAlgorithm;
+  /** The one algorithm subscriber tokens must be signed with; every other one is refused. */
+  readonly subscriberJwtAlgorithm: JwtAlgorithm;
+  /** The `iss` every token must carry; `null`: not checked. */
+  readonly jwtIssuer: string | null;
+  /** An `aud` every token must carry; `null`: not checked. */
+  readonly jwtAudience: string | null;
+  /**
+   * After fetching a JWKS, how long a token naming an unknown `kid` is refused before the set is
+   * fetched again (so tokens with made-up `kid`s cannot flood the key server).
+   */
+  readonly jwksCooldownMs: number;
   /** Whether subscribers without a token may subscribe (public updates only). */
   readonly anonymous: boolean;
   /** Origins allowed to call the hub from a browser (CORS, with credentials). */
@@ -40,6 +52,35 @@ export interface HeraldConfig {
   readonly ui: boolean;
 }
 
+/** The JWS algorithms Herald verifies (and `herald token` signs with). */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/**
+ * Where the key that verifies one role's tokens comes from:
+ * - a string: for HS256/384/512 the HMAC secret itself; for RS, PS, ES and EdDSA a public key
+ *   (SPKI, X.509 certificate, or a private key whose public half is used) as PEM text, or the
+ *   path of a PEM file;
+ * - `{ jwksUrl }`: a JSON Web Key Set fetched over HTTP(S), cached, and fetched again when a
+ *   token names a `kid` it does not hold (key rotation without a restart).
+ */
+export type JwtKeySource = string | { readonly jwksUrl: string };
+
 /**
  * `sqlite` (the default) keeps history in an embedded file that survives restarts and crashes;
  * `memory` keeps it in the process, for development and ephemeral hubs.
@@ -53,7 +94,11 @@ export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';
 export const DEFAULTS = Object.freeze({
   port: 3000,
   host: '0.0.0.0',
-  jwtAlgorithm: 'HS256',
+  publisherJwtAlgorithm: 'HS256',
+  subscriberJwtAlgorithm: 'HS256',
+  jwtIssuer: null,
+  jwtAudience: null,
+  jwksCooldownMs: 30_000,
   anonymous: false,
   corsOrigins: [],
   cookieName: 'mercureAuthorization',
@@ -73,20 +118,27 @@ export const DEFAULTS = Object.freeze({
 /** The options a caller must choose: the keys. Everything else has a default (`undefined` = it). */
 export type HeraldOptions = {
   readonly [K in keyof HeraldConfig]?: HeraldConfig[K] | undefined;
-} & Pick<HeraldConfig, 'publisherJwtKey' | 'subscriberJwtKey'>;
+} & Pick<HeraldConfig, 'publisherJwtKey' | 'subscriberJwtKey'> & {
+    /** Both roles' algorithm at once; `publisherJwtAlgorithm`/`subscriberJwtAlgorithm` win. */
+    readonly jwtAlgorithm?: JwtAlgorithm | undefined;
+  };
 
 export function resolveConfig(options: HeraldOptions): HeraldConfig {
-  const corsOrigins = options.corsOrigins ?? DEFAULTS.corsOrigins;
+  const { jwtAlgorithm, ...rest } = options;
+  const corsOrigins = rest.corsOrigins ?? DEFAULTS.corsOrigins;
+  const algorithm = jwtAlgorithm ?? DEFAULTS.publisherJwtAlgorithm;
   return {
     ...DEFAULTS,
     corsOrigins,
     publishOrigins: corsOrigins,
-    ...stripUndefined(options),
-    publisherJwtKey: options.publisherJwtKey,
-    subscriberJwtKey: options.subscriberJwtKey,
+    publisherJwtAlgorithm: algorithm,
+    subscriberJwtAlgorithm: algorithm,
+    ...stripUndefined(rest),
+    publisherJwtKey: rest.publisherJwtKey,
+    subscriberJwtKey: rest.subscriberJwtKey,
   };
 }
 
-function stripUndefined(options: HeraldOptions): Partial<HeraldConfig> {
+function stripUndefined(options: object): Partial<HeraldConfig> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }

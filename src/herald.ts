@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
+import { verificationOptions } from './auth/verification-options.ts';
 import { openBackend } from './backends/open-backend.ts';
 import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
@@ -38,6 +39,8 @@ export async function startHerald(
   runtime: HeraldRuntime = {},
 ): Promise<RunningHerald> {
   const config = resolveConfig(options);
+  // Keys are loaded and checked first: a bad key stops start-up before anything is opened.
+  const verifier = createTokenVerifier(verificationOptions(config));
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
   const backend = await openBackend(config);
@@ -47,11 +50,6 @@ export async function startHerald(
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
     maxPendingBytes: config.maxUnsentBytes,
-  });
-  const verifier = createTokenVerifier({
-    publisherKey: config.publisherJwtKey,
-    subscriberKey: config.subscriberJwtKey,
-    algorithm: config.jwtAlgorithm,
   });
   const connections = new ConnectionRegistry(config.heartbeatMs);
   metrics.watch(hub, connections);

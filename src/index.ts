@@ -1,7 +1,13 @@
 export { startHerald } from './herald.ts';
-export type { RunningHerald } from './herald.ts';
+export type { HeraldRuntime, RunningHerald } from './herald.ts';
 export { DEFAULTS, resolveConfig } from './config.ts';
-export type { HeraldConfig, HeraldOptions } from './config.ts';
+export type {
+  HeraldConfig,
+  HeraldOptions,
+  JwtAlgorithm,
+  JwtKeySource,
+  StoreConfig,
+} from './config.ts';
 export { mintToken } from './auth/mint-token.ts';
 export type { MintTokenOptions } from './auth/mint-token.ts';
 export { ERROR_CATALOG, HeraldError } from './core/errors.ts';

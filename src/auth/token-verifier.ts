@@ -1,20 +1,36 @@
-import { errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyOptions } from 'jose';
+import type { JwtAlgorithm } from '../config.ts';
 import { HeraldError } from '../core/errors.ts';
+import type { TokenRefusalReason } from '../core/errors.ts';
 import { compileSelector } from '../core/topic-selector.ts';
 import type { Grants } from './grants.ts';
+import type { VerificationKey } from './jwt-key.ts';
 
 export type TokenRole = 'publisher' | 'subscriber';
 
-export interface TokenVerifierOptions {
-  readonly publisherKey: string;
-  readonly subscriberKey: string;
+/** How one role's tokens are verified. */
+export interface RoleVerification {
+  /** Loaded (and checked against the algorithm) by `loadVerificationKey`. */
+  readonly key: VerificationKey;
   /** The one algorithm tokens must be signed with; every other one, `none` included, is refused. */
-  readonly algorithm: 'HS256' | 'HS384' | 'HS512';
+  readonly algorithm: JwtAlgorithm;
+}
+
+export interface TokenVerifierOptions {
+  readonly publisher: RoleVerification;
+  readonly subscriber: RoleVerification;
+  /** The `iss` every token must carry; `null` or absent: not checked. */
+  readonly issuer?: string | null | undefined;
+  /** An `aud` every token must carry; `null` or absent: not checked. */
+  readonly audience?: string | null | undefined;
 }
 
 export interface TokenVerifier {
-  /** Verifies a token for a role and returns its grants; throws HERALD_ERR_INVALID_TOKEN. */
+  /**
+   * Verifies a token for a role and returns its grants; throws HERALD_ERR_INVALID_TOKEN with a
+   * `reason`, or HERALD_ERR_KEYS_UNAVAILABLE when a JWKS cannot be fetched.
+   */
   verify(token: string, role: TokenRole): Promise<Grants>;
 }
 
@@ -23,46 +39,120 @@ export interface TokenVerifier {
 const CLAIM_NAMES = ['mercure', 'https://mercure.rocks/'] as const;
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const encoder = new TextEncoder();
-  const keys: Record<TokenRole, Uint8Array> = {
-    publisher: encoder.encode(options.publisherKey),
-    subscriber: encoder.encode(options.subscriberKey),
+  const checks = (role: TokenRole): JWTVerifyOptions => ({
+    algorithms: [options[role].algorithm],
+    ...(options.issuer == null ? {} : { issuer: options.issuer }),
+    ...(options.audience == null ? {} : { audience: options.audience }),
+  });
+  const roleChecks: Record<TokenRole, JWTVerifyOptions> = {
+    publisher: checks('publisher'),
+    subscriber: checks('subscriber'),
   };
-  const algorithms = [options.algorithm];
 
   return {
     async verify(token: string, role: TokenRole): Promise<Grants> {
       if (token === '') {
-        throw new HeraldError(
-          'HERALD_ERR_INVALID_TOKEN',
-          'The token is empty or not a Bearer token.',
-        );
+        throw refusal('malformed', 'The token is empty or not a Bearer token.');
       }
+      const { key } = options[role];
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, keys[role], { algorithms }));
+        // Two calls rather than a union: jose types a key and a key-lookup function apart.
+        ({ payload } =
+          typeof key === 'function'
+            ? await jwtVerify(token, key, roleChecks[role])
+            : await jwtVerify(token, key, roleChecks[role]));
       } catch (error) {
-        throw new HeraldError('HERALD_ERR_INVALID_TOKEN', describeJoseError(error), {
-          cause: error,
-        });
+        throw translate(error, token, role, options[role].algorithm, typeof key === 'function');
       }
       return grantsFrom(payload);
     },
   };
 }
 
-function describeJoseError(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'The token has expired.';
+function refusal(reason: TokenRefusalReason, detail: string, cause?: unknown): HeraldError {
+  return new HeraldError('HERALD_ERR_INVALID_TOKEN', detail, {
+    reason,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** A jose error as a refusal; the token itself never goes into the message. */
+function translate(
+  error: unknown,
+  token: string,
+  role: TokenRole,
+  algorithm: JwtAlgorithm,
+  remote: boolean,
+): HeraldError {
+  if (error instanceof joseErrors.JWTExpired) {
+    return refusal('expired', 'The token has expired.', error);
+  }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    return `The token's "${error.claim}" claim is not valid.`;
+    switch (error.claim) {
+      case 'nbf':
+        return refusal('not-yet-valid', 'The token is not valid yet ("nbf").', error);
+      case 'iss':
+        return refusal(
+          'wrong-issuer',
+          'The token\'s "iss" claim is not the expected issuer.',
+          error,
+        );
+      case 'aud':
+        return refusal(
+          'wrong-audience',
+          'The token\'s "aud" claim lacks the expected audience.',
+          error,
+        );
+      default:
+        return refusal('invalid-claims', `The token's "${error.claim}" claim is not valid.`, error);
+    }
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) {
-    return 'The token is signed with an algorithm this hub does not accept.';
+    return refusal(
+      'algorithm-not-allowed',
+      `The token is signed with ${describeAlgorithm(token)}; this hub accepts only ${algorithm} for ${role} tokens.`,
+      error,
+    );
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return 'The token signature is not valid.';
+    return refusal('bad-signature', 'The token signature is not valid.', error);
   }
-  return 'The token is malformed.';
+  if (
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JWKSMultipleMatchingKeys
+  ) {
+    return refusal(
+      'unknown-key',
+      'No key of the key set matches the token\'s "kid" and "alg".',
+      error,
+    );
+  }
+  if (
+    remote &&
+    (error instanceof joseErrors.JWKSTimeout ||
+      error instanceof joseErrors.JWKSInvalid ||
+      error instanceof joseErrors.JWKInvalid ||
+      error instanceof TypeError ||
+      (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC'))
+  ) {
+    // The key server is down or answers nonsense: the token may well be good, so not a 401.
+    return new HeraldError(
+      'HERALD_ERR_KEYS_UNAVAILABLE',
+      'The key set that verifies tokens cannot be fetched; retry shortly.',
+      { cause: error },
+    );
+  }
+  return refusal('malformed', 'The token is malformed.', error);
+}
+
+function describeAlgorithm(token: string): string {
+  try {
+    const { alg } = decodeProtectedHeader(token);
+    return typeof alg === 'string' ? `"${alg.slice(0, 20)}"` : 'no algorithm';
+  } catch {
+    return 'an unreadable header';
+  }
 }
 
 function grantsFrom(payload: JWTPayload): Grants {
@@ -71,7 +161,7 @@ function grantsFrom(payload: JWTPayload): Grants {
     claim !== undefined &&
     (typeof claim !== 'object' || claim === null || Array.isArray(claim))
   ) {
-    throw new HeraldError('HERALD_ERR_INVALID_TOKEN', 'The "mercure" claim must be an object.');
+    throw refusal('invalid-claims', 'The "mercure" claim must be an object.');
   }
   const mercure = (claim ?? {}) as Record<string, unknown>;
   return {
@@ -86,10 +176,7 @@ function selectorsClaim(mercure: Record<string, unknown>, name: string) {
   const value = mercure[name];
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-    throw new HeraldError(
-      'HERALD_ERR_INVALID_TOKEN',
-      `The "mercure.${name}" claim must be an array of strings.`,
-    );
+    throw refusal('invalid-claims', `The "mercure.${name}" claim must be an array of strings.`);
   }
   return value.map(compileSelector);
 }

@@ -4,11 +4,13 @@ import { StoreOpenError } from '../backends/store-open-error.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
 import { serve } from './serve.ts';
+import { mintTokenFromArgs, TOKEN_HELP } from './token.ts';
 
 const HELP = `Usage: herald <command> [options]
 
 Commands:
   serve      run the hub (herald serve --help for its options)
+  token      print a signed token for development (herald token --help)
   version    print the version`;
 
 const output: Output = {
@@ -33,6 +35,11 @@ async function main(argv: readonly string[]): Promise<void> {
         return;
       }
       await serve(options, output);
+      return;
+    }
+    case 'token': {
+      const token = await mintTokenFromArgs(rest, process.env);
+      output.out(token === 'help' ? TOKEN_HELP : token);
       return;
     }
     case 'version':

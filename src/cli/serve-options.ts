@@ -1,14 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
 import { DEFAULT_SQLITE_PATH } from '../config.ts';
+import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
+import { OptionError, optionPicker } from './option-error.ts';
 
-/** A start-up error that names the flag or variable at fault. */
-export class OptionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
-}
+export { OptionError } from './option-error.ts';
 
 export interface ServeOptions {
   readonly herald: HeraldOptions;
@@ -19,10 +15,7 @@ export interface ServeOptions {
 const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
-  'jwt-key': { type: 'string' },
-  'publisher-jwt-key': { type: 'string' },
-  'subscriber-jwt-key': { type: 'string' },
-  'jwt-alg': { type: 'string' },
+  ...JWT_FLAGS,
   anonymous: { type: 'boolean' },
   'cors-origin': { type: 'string', multiple: true },
   'publish-origin': { type: 'string', multiple: true },
@@ -40,10 +33,7 @@ export const SERVE_HELP = `Usage: herald serve [options]
 Options (each also read from the environment variable shown):
   --port <n>                 TCP port, 0 for any free one          HERALD_PORT (3000)
   --host <addr>              address to listen on                  HERALD_HOST (0.0.0.0)
-  --jwt-key <secret>         HMAC key for publisher and subscriber tokens   HERALD_JWT_KEY
-  --publisher-jwt-key <s>    key for publisher tokens only         HERALD_PUBLISHER_JWT_KEY
-  --subscriber-jwt-key <s>   key for subscriber tokens only        HERALD_SUBSCRIBER_JWT_KEY
-  --jwt-alg <alg>            HS256, HS384 or HS512                 HERALD_JWT_ALG (HS256)
+${JWT_HELP}
   --anonymous                let subscribers without a token see public updates   HERALD_ANONYMOUS
   --cors-origin <origin>     allow a browser origin (repeatable)   HERALD_CORS_ORIGINS (comma list)
   --publish-origin <origin>  allow cookie publishes from an origin (repeatable; default: the CORS origins)
@@ -77,35 +67,32 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   }
   if (values.help === true) return 'help';
 
-  const pick = (flag: keyof typeof FLAGS, variable: string): [string, string] | undefined => {
-    const fromFlag = values[flag];
-    if (typeof fromFlag === 'string') return [`--${flag}`, fromFlag];
-    const fromEnv = env[variable];
-    if (fromEnv !== undefined && fromEnv !== '') return [variable, fromEnv];
-    return undefined;
-  };
+  const pick = optionPicker(values, env);
 
-  const sharedKey = pick('jwt-key', 'HERALD_JWT_KEY');
-  const publisherKey = pick('publisher-jwt-key', 'HERALD_PUBLISHER_JWT_KEY') ?? sharedKey;
-  const subscriberKey = pick('subscriber-jwt-key', 'HERALD_SUBSCRIBER_JWT_KEY') ?? sharedKey;
+  const jwt = parseJwtOptions(pick);
+  const publisherKey = jwt.publisher.key;
+  const subscriberKey = jwt.subscriber.key;
   if ((publisherKey === undefined) !== (subscriberKey === undefined)) {
     throw new OptionError(
       publisherKey === undefined
-        ? '--publisher-jwt-key (or --jwt-key) is required when --subscriber-jwt-key is set.'
-        : '--subscriber-jwt-key (or --jwt-key) is required when --publisher-jwt-key is set.',
+        ? '--publisher-jwt-key (or --jwt-key, or a JWKS URL) is required when --subscriber-jwt-key is set.'
+        : '--subscriber-jwt-key (or --jwt-key, or a JWKS URL) is required when --publisher-jwt-key is set.',
     );
+  }
+  const development = publisherKey === undefined;
+  for (const role of [jwt.publisher, jwt.subscriber]) {
+    if (development && role.algorithm !== undefined && !role.algorithm.value.startsWith('HS')) {
+      throw new OptionError(
+        `${role.algorithm.name} is ${role.algorithm.value}, which needs a key: set --jwt-key (a PEM key or file) or --jwks-url.`,
+      );
+    }
+    checkVerificationKey(role);
   }
 
   const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
   const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
   const store = optional(pick('store', 'HERALD_STORE'), parseStore);
   const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
-  const jwtAlgorithm = optional(pick('jwt-alg', 'HERALD_JWT_ALG'), (v, name) => {
-    if (v !== 'HS256' && v !== 'HS384' && v !== 'HS512') {
-      throw new OptionError(`${name} must be HS256, HS384 or HS512; got "${v}".`);
-    }
-    return v;
-  });
   const corsOrigins = origins(
     values['cors-origin'],
     '--cors-origin',
@@ -123,16 +110,18 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     values.anonymous ??
     (anonymousEnv === undefined ? undefined : boolean(anonymousEnv[1], anonymousEnv[0]));
 
-  const development = publisherKey === undefined;
   const generatedKey = development ? randomKey() : undefined;
   return {
     development,
     herald: {
-      publisherJwtKey: publisherKey?.[1] ?? generatedKey ?? '',
-      subscriberJwtKey: subscriberKey?.[1] ?? generatedKey ?? '',
+      publisherJwtKey: publisherKey?.source ?? generatedKey ?? '',
+      subscriberJwtKey: subscriberKey?.source ?? generatedKey ?? '',
+      publisherJwtAlgorithm: jwt.publisher.algorithm?.value,
+      subscriberJwtAlgorithm: jwt.subscriber.algorithm?.value,
+      jwtIssuer: jwt.issuer,
+      jwtAudience: jwt.audience,
       port,
       host: pick('host', 'HERALD_HOST')?.[1],
-      jwtAlgorithm,
       // Development mode lets anonymous subscribers in unless told otherwise.
       anonymous: anonymous ?? (development ? true : undefined),
       corsOrigins,
@@ -153,7 +142,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   };
 }
 
-function optional<T>(
+export function optional<T>(
   found: [string, string] | undefined,
   parse: (value: string, name: string) => T,
 ): T | undefined {
@@ -177,7 +166,7 @@ const DURATION_UNITS: Readonly<Record<string, number>> = {
 };
 
 /** `1500`, `1500ms`, `20s`, `2m`, `12h` or `7d`, in milliseconds. */
-function duration(value: string, name: string): number {
+export function duration(value: string, name: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(value);
   if (match === null) {
     throw new OptionError(

@@ -47,12 +47,13 @@ function describeHistory(config: HeraldConfig): string {
 
 async function announceDevelopmentMode(
   hubUrl: string,
-  config: { publisherJwtKey: string; jwtAlgorithm: 'HS256' | 'HS384' | 'HS512' },
+  config: HeraldConfig,
   output: Output,
 ): Promise<void> {
+  // Development mode always runs on a generated HMAC key.
   const token = await mintToken({
-    key: config.publisherJwtKey,
-    algorithm: config.jwtAlgorithm,
+    key: typeof config.publisherJwtKey === 'string' ? config.publisherJwtKey : '',
+    algorithm: config.publisherJwtAlgorithm,
     publish: ['*'],
     subscribe: ['*'],
   });

@@ -23,23 +23,49 @@ export const ERROR_CATALOG = {
   HERALD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   HERALD_ERR_BACKEND_UNAVAILABLE: { status: 503, title: 'History backend unavailable' },
   HERALD_ERR_SHUTTING_DOWN: { status: 503, title: 'Hub is shutting down' },
+  HERALD_ERR_KEYS_UNAVAILABLE: { status: 503, title: 'Token keys unavailable' },
   HERALD_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/**
+ * Why a token was refused: the `reason` of a `HERALD_ERR_INVALID_TOKEN` problem. Stable like the
+ * codes; `docs/errors.md` lists them and a test keeps the two in step.
+ */
+export const TOKEN_REFUSAL_REASONS = [
+  'malformed',
+  'algorithm-not-allowed',
+  'bad-signature',
+  'unknown-key',
+  'expired',
+  'not-yet-valid',
+  'wrong-issuer',
+  'wrong-audience',
+  'invalid-claims',
+] as const;
+
+export type TokenRefusalReason = (typeof TOKEN_REFUSAL_REASONS)[number];
 
 /** An error meant for a client: a stable code, its HTTP status and a human explanation. */
 export class HeraldError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly title: string;
+  /** For `HERALD_ERR_INVALID_TOKEN`: which check the token failed. */
+  readonly reason: TokenRefusalReason | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
-    super(detail, options);
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options?: { cause?: unknown; reason?: TokenRefusalReason },
+  ) {
+    super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HeraldError';
     this.code = code;
     this.status = ERROR_CATALOG[code].status;
     this.title = ERROR_CATALOG[code].title;
+    this.reason = options?.reason;
   }
 }
 

@@ -25,6 +25,7 @@ export function sendProblem(
     status: known.status,
     code: known.code,
     detail: known.message,
+    reason: known.reason,
   });
   if (known.status === 401) {
     // RFC 6750: tell the client which scheme to use, and (for a bad token) that it was invalid.

@@ -54,8 +54,16 @@ export async function handleSubscribe(
     end();
     return;
   }
+  // The token may have expired while history was being looked up.
+  if (grants.expiresAt !== undefined && grants.expiresAt <= Date.now()) {
+    end();
+    throw new HeraldError('HERALD_ERR_INVALID_TOKEN', 'The token has expired.', {
+      reason: 'expired',
+    });
+  }
   res.once('close', end);
-  context.connections.add(connection);
+  // The stream ends when the token expires; the client reconnects with a fresh one.
+  context.connections.add(connection, grants.expiresAt);
 
   const headers: Record<string, string> = { ...STREAM_HEADERS };
   if (opened.resumedAfter !== undefined) {

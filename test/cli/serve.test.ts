@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { EventStream } from '../support/event-stream.ts';
 import { runCli } from '../support/cli.ts';
@@ -29,6 +30,16 @@ test('with a configured key there is no development mode and anonymous subscribe
   assert.equal(stream.status, 401);
 });
 
+const pem = (type: 'ec' | 'rsa') =>
+  (type === 'ec'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : generateKeyPairSync('rsa', { modulusLength: 2048 })
+  ).publicKey
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
+const EC_PEM = pem('ec');
+const RSA_PEM = pem('rsa');
+
 const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
   [['--port', 'abc'], {}, /--port must be an integer/],
   [['--port', '70000'], {}, /--port must be an integer from 0 to 65535/],
@@ -48,13 +59,100 @@ const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
     { HERALD_CORS_ORIGINS: 'https://a.example, nope' },
     /HERALD_CORS_ORIGINS must list origins.*"nope"/,
   ],
-  [['--publisher-jwt-key', KEY], {}, /--subscriber-jwt-key \(or --jwt-key\) is required/],
-  [['--jwt-alg', 'none'], {}, /--jwt-alg must be HS256, HS384 or HS512/],
+  [
+    ['--publisher-jwt-key', KEY],
+    {},
+    /--subscriber-jwt-key \(or --jwt-key, or a JWKS URL\) is required/,
+  ],
+  [
+    ['--jwt-alg', 'none'],
+    {},
+    /--jwt-alg must be one of HS256, HS384, HS512, RS256, .*EdDSA; got "none"/,
+  ],
+  [['--jwt-key', KEY, '--subscriber-jwt-alg', 'HS999'], {}, /--subscriber-jwt-alg must be one of/],
+  [
+    [],
+    { HERALD_JWT_KEY: KEY, HERALD_PUBLISHER_JWT_ALG: 'rs256' },
+    /HERALD_PUBLISHER_JWT_ALG must be one of/,
+  ],
+  [['--jwt-alg', 'RS256'], {}, /--jwt-alg is RS256, which needs a key/],
+  [
+    ['--jwt-key', KEY, '--jwt-alg', 'RS256'],
+    {},
+    /--jwt-key must be a PEM key or the path of a PEM file for RS256; the file cannot be read \(ENOENT\)/,
+  ],
+  [
+    [`--jwt-key=${EC_PEM}`, '--jwt-alg', 'RS256'],
+    {},
+    /--jwt-key is an EC key on prime256v1, but RS256 needs an RSA key \(--jwt-alg is RS256\)/,
+  ],
+  [
+    [`--jwt-key=${RSA_PEM}`, '--jwt-alg', 'ES256'],
+    {},
+    /--jwt-key is a key of type rsa, but ES256 needs an EC key on prime256v1/,
+  ],
+  [
+    [],
+    { HERALD_JWT_KEY: RSA_PEM },
+    /HERALD_JWT_KEY holds a PEM key, but HS256 is an HMAC algorithm.*--jwt-alg is HS256 by default/,
+  ],
+  [
+    [],
+    { HERALD_JWT_KEY: EC_PEM, HERALD_JWT_ALG: 'HS512' },
+    /HERALD_JWT_KEY holds a PEM key, but HS512 is an HMAC algorithm.*\(HERALD_JWT_ALG is HS512\)/,
+  ],
+  [
+    [
+      '--jwt-key=-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n',
+      '--jwt-alg',
+      'ES256',
+    ],
+    {},
+    /--jwt-key does not hold a PEM key that parses/,
+  ],
+  [
+    [
+      '--jwt-key',
+      KEY,
+      '--publisher-jwt-key',
+      KEY,
+      '--subscriber-jwt-key',
+      `${KEY}2`,
+      '--publisher-jwt-alg',
+      'PS256',
+    ],
+    {},
+    /--publisher-jwt-key must be a PEM key or the path of a PEM file for PS256/,
+  ],
+  [
+    ['--jwt-key', KEY, '--jwks-url', 'https://idp.example/jwks'],
+    {},
+    /--jwt-key and --jwks-url exclude each other/,
+  ],
+  [
+    ['--jwks-url', 'https://idp.example/jwks'],
+    {},
+    /--jwks-url is a JWKS URL, which serves public keys.*not HS256/,
+  ],
+  [
+    ['--jwks-url', 'idp.example/jwks', '--jwt-alg', 'RS256'],
+    {},
+    /--jwks-url must be an http\(s\) URL/,
+  ],
+  [
+    [],
+    {
+      HERALD_JWT_KEY: KEY,
+      HERALD_SUBSCRIBER_JWKS_URL: 'file:///etc/jwks',
+      HERALD_JWT_ALG: 'ES256',
+    },
+    /HERALD_JWT_KEY must be a PEM key/,
+  ],
   [[], { HERALD_ANONYMOUS: 'maybe' }, /HERALD_ANONYMOUS must be true or false/],
 ];
 
 for (const [args, env, message] of BAD_OPTIONS) {
-  test(`serve ${[...args, ...Object.keys(env)].join(' ')} stops with a message naming it`, async (t) => {
+  test(`serve ${[...args, ...Object.keys(env)].join(' ').slice(0, 100)} stops with a message naming it`, async (t) => {
     // A --port flag would win over HERALD_PORT; where no port is under test, 0 keeps it harmless.
     const port = 'HERALD_PORT' in env || args.includes('--port') ? [] : ['--port', '0'];
     const cli = runCli(t, ['serve', ...port, ...args], env);
@@ -63,6 +161,14 @@ for (const [args, env, message] of BAD_OPTIONS) {
     assert.doesNotMatch(cli.stdout, /listening/);
   });
 }
+
+test('a secret given where a PEM file was expected is not echoed', async (t) => {
+  const secret = 'a-secret-that-must-never-be-printed';
+  const cli = runCli(t, ['serve', '--port', '0', '--jwt-alg', 'ES256'], { HERALD_JWT_KEY: secret });
+  assert.equal(await cli.exited, 2);
+  assert.match(cli.stderr, /HERALD_JWT_KEY must be a PEM key or the path of a PEM file/);
+  assert.ok(!cli.stderr.includes(secret) && !cli.stdout.includes(secret));
+});
 
 test('SIGTERM ends open streams and exits 0', async (t) => {
   const cli = runCli(t, ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous'], {

@@ -55,7 +55,10 @@ export async function startTestHub(
     { logger },
   );
   t.after(() => herald.close());
-  const key = options.publisherJwtKey ?? TEST_KEY;
+  // Tokens minted here are HS256; tests of other algorithms mint their own.
+  const hmac = (options.publisherJwtAlgorithm ?? options.jwtAlgorithm ?? 'HS256').startsWith('HS');
+  const key =
+    hmac && typeof options.publisherJwtKey === 'string' ? options.publisherJwtKey : TEST_KEY;
   const everywhere = await mintToken({ key, algorithm: 'HS256', publish: ['*'] });
   const hubUrl = herald.hubUrl;
 
