@@ -9,6 +9,7 @@ import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import { Hub } from './core/hub.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
+import { ClientBundle } from './http/client-bundle.ts';
 import { DashboardFeed } from './http/dashboard-feed.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
@@ -65,6 +66,7 @@ export async function startHerald(
     metrics,
     logger,
     ui,
+    clientBundle: await ClientBundle.load(),
     probeBackend: async () => {
       await backend.lastEventId();
     },

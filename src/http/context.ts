@@ -3,6 +3,7 @@ import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
+import type { ClientBundle } from './client-bundle.ts';
 import type { HeraldMetrics } from './metrics.ts';
 import type { WebUi } from './web-ui.ts';
 
@@ -17,6 +18,8 @@ export interface RouteContext {
   readonly closing: () => boolean;
   readonly metrics: HeraldMetrics;
   readonly logger: Logger;
+  /** The browser build of herald/client, served at /herald-client.js. */
+  readonly clientBundle: ClientBundle;
   /** The web UI, when switched on. */
   readonly ui: WebUi | undefined;
   /** Resolves when the history backend answers; rejects when it cannot. */

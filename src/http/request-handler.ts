@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
+import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
 import { answerPreflight, applyCors } from './cors.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import { sendProblem } from './problem.ts';
@@ -58,6 +59,12 @@ export function createRequestHandler(
           return handleReady(context, res);
         case '/metrics':
           return handleMetrics(context, res);
+        case CLIENT_BUNDLE_PATH:
+          if (context.clientBundle.serve(res)) return;
+          throw new HeraldError(
+            'HERALD_ERR_NOT_FOUND',
+            'The browser client is not built: run npm run build (build:browser).',
+          );
       }
       if (context.ui?.serve(url.pathname, res) === true) return;
     }
