@@ -72,7 +72,12 @@ export class Hub {
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
   #dispatchSeq = 0;
-  readonly stats: HubStats = { published: 0, updatesDispatched: 0, deliveries: 0, bytesDelivered: 0 };
+  readonly stats: HubStats = {
+    published: 0,
+    updatesDispatched: 0,
+    deliveries: 0,
+    bytesDelivered: 0,
+  };
 
   constructor(backend: Backend, options: HubOptions) {
     this.#backend = backend;

@@ -86,7 +86,8 @@ test('in Chromium, the browser build subscribes with an Authorization header, su
     },
     { hubUrl, topic: TOPIC, token: subscriber },
   );
-  const received = () => tab.evaluate(() => (globalThis as unknown as { received: string[] }).received);
+  const received = () =>
+    tab.evaluate(() => (globalThis as unknown as { received: string[] }).received);
   const opens = () => tab.evaluate(() => (globalThis as unknown as { opens: number }).opens);
   while ((await opens()) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
 
