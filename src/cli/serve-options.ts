@@ -10,9 +10,12 @@ export interface ServeOptions {
   readonly herald: HeraldOptions;
   /** True when no key was configured and one was generated: development mode. */
   readonly development: boolean;
+  /** The level structured logs are written at. */
+  readonly logLevel: LogLevel;
 }
 
-const FLAGS = {
+/** Every `herald serve` flag; the README's configuration table is checked against these. */
+export const SERVE_FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
   ...JWT_FLAGS,
@@ -25,6 +28,8 @@ const FLAGS = {
   store: { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
+  ui: { type: 'boolean' },
+  'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -46,9 +51,14 @@ ${JWT_HELP}
                                                                    HERALD_HISTORY_MAX_AGE (7d)
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
+  --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
+  --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
 
 With no key configured, Herald starts in development mode: it generates a key, prints a
-publisher token, and lets anonymous subscribers in.`;
+publisher token, lets anonymous subscribers in and serves the web UI.`;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,7 +68,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: FLAGS,
+      options: SERVE_FLAGS,
       strict: true,
       allowPositionals: false,
     }));
@@ -109,10 +119,19 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   const anonymous =
     values.anonymous ??
     (anonymousEnv === undefined ? undefined : boolean(anonymousEnv[1], anonymousEnv[0]));
+  const uiEnv = pick('ui', 'HERALD_UI');
+  const ui = values.ui ?? (uiEnv === undefined ? undefined : boolean(uiEnv[1], uiEnv[0]));
+  const logLevel = optional(pick('log-level', 'HERALD_LOG_LEVEL'), (v, name): LogLevel => {
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+      throw new OptionError(`${name} must be one of ${LOG_LEVELS.join(', ')}; got "${v}".`);
+    }
+    return v as LogLevel;
+  });
 
   const generatedKey = development ? randomKey() : undefined;
   return {
     development,
+    logLevel: logLevel ?? 'info',
     herald: {
       publisherJwtKey: publisherKey?.source ?? generatedKey ?? '',
       subscriberJwtKey: subscriberKey?.source ?? generatedKey ?? '',
@@ -122,8 +141,9 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       jwtAudience: jwt.audience,
       port,
       host: pick('host', 'HERALD_HOST')?.[1],
-      // Development mode lets anonymous subscribers in unless told otherwise.
+      // Development mode lets anonymous subscribers in, and serves the UI, unless told otherwise.
       anonymous: anonymous ?? (development ? true : undefined),
+      ui: ui ?? (development ? true : undefined),
       corsOrigins,
       publishOrigins: publishOrigins ?? corsOrigins,
       heartbeatMs: heartbeat === undefined ? undefined : heartbeat === 0 ? null : heartbeat,

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { mintToken } from '../auth/mint-token.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
-import { createLogger } from './logger.ts';
 import type { ServeOptions } from './serve-options.ts';
 
 export interface Output {
@@ -12,9 +12,11 @@ export interface Output {
 
 /** `herald serve`: starts the hub, announces it, and shuts it down gracefully on a signal. */
 export async function serve(options: ServeOptions, output: Output): Promise<void> {
-  const herald = await startHerald(options.herald, { logger: createLogger(process.env) });
+  // Structured logs: JSON lines on stdout.
+  const herald = await startHerald(options.herald, { logger: pino({ level: options.logLevel }) });
   if (options.development) await announceDevelopmentMode(herald.hubUrl, herald.config, output);
   output.out(describeHistory(herald.config));
+  if (herald.config.ui) output.out(`Web UI: ${new URL('/ui/', herald.hubUrl).href}`);
   output.out(`Herald listening on ${herald.hubUrl}`);
 
   let stopping = false;

@@ -6,16 +6,7 @@ import { HeraldError } from '../core/errors.ts';
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { RouteContext } from './context.ts';
 import { SseConnection } from './sse-connection.ts';
-
-/** Headers that keep caches and buffering proxies (nginx: X-Accel-Buffering) out of the stream. */
-const STREAM_HEADERS = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  'Cache-Control': 'private, no-cache, no-store, must-revalidate, max-age=0, no-transform',
-  Pragma: 'no-cache',
-  Expires: '0',
-  'X-Accel-Buffering': 'no',
-  Connection: 'keep-alive',
-} as const;
+import { STREAM_HEADERS } from './stream-headers.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;

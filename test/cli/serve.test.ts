@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
+import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import { runCli } from '../support/cli.ts';
 import { checkCurlExample } from '../support/curl-example.ts';
@@ -17,6 +18,11 @@ test('with no key, serve starts in development mode and its printed curl command
   const [subscribeCommand, publishCommand] = commands.map((line) => line.trim());
 
   await checkCurlExample(t, subscribeCommand ?? '', publishCommand ?? '');
+  // Development mode serves the web UI and says where.
+  const ui = /Web UI: (\S+)/.exec(cli.stdout)?.[1] ?? '';
+  assert.equal((await fetch(ui)).status, 200);
+  // Requests are logged as JSON lines.
+  assert.match(cli.stdout, /^\{"level":30,.*"msg":"request"\}$/m);
   // The generated key itself is never printed; only a token signed with it.
   assert.doesNotMatch(cli.stdout + cli.stderr, /key:/i);
 });
@@ -28,6 +34,23 @@ test('with a configured key there is no development mode and anonymous subscribe
   assert.ok(!cli.stdout.includes(KEY) && !cli.stderr.includes(KEY), 'the key is never printed');
   const stream = await EventStream.open(t, `${hubUrl}?topic=x`);
   assert.equal(stream.status, 401);
+  assert.equal((await fetch(new URL('/ui/', hubUrl))).status, 404, 'no UI unless --ui');
+  assert.doesNotMatch(cli.stdout, /Web UI/);
+});
+
+test('--ui serves the UI with a configured key; --log-level silences request logs', async (t) => {
+  const cli = runCli(
+    t,
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--ui', '--log-level', 'warn'],
+    {
+      HERALD_JWT_KEY: KEY,
+    },
+  );
+  const hubUrl = await cli.ready;
+  assert.equal((await fetch(new URL('/ui/', hubUrl))).status, 200);
+  await fetch(new URL('/healthz', hubUrl));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.doesNotMatch(cli.stdout, /"msg":"request"/);
 });
 
 const pem = (type: 'ec' | 'rsa') =>
@@ -149,6 +172,13 @@ const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
     /HERALD_JWT_KEY must be a PEM key/,
   ],
   [[], { HERALD_ANONYMOUS: 'maybe' }, /HERALD_ANONYMOUS must be true or false/],
+  [[], { HERALD_UI: 'perhaps' }, /HERALD_UI must be true or false/],
+  [
+    ['--log-level', 'loud'],
+    {},
+    /--log-level must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/,
+  ],
+  [[], { HERALD_LOG_LEVEL: 'chatty' }, /HERALD_LOG_LEVEL must be one of/],
 ];
 
 for (const [args, env, message] of BAD_OPTIONS) {
