@@ -53,7 +53,7 @@ export async function startHerald(
     maxPendingBytes: config.maxUnsentBytes,
   });
   const connections = new ConnectionRegistry(config.heartbeatMs);
-  metrics.watch(hub, connections);
+  metrics.watch(hub, connections, backend);
   const ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
   let closing: Promise<void> | undefined;
   const handler = createRequestHandler({

@@ -78,6 +78,10 @@ export class MemoryBackend implements Backend {
     return Promise.resolve({ found: true, updates: this.#history.slice(start) });
   }
 
+  historySize(): Promise<number> {
+    return Promise.resolve(this.#history.length - this.#head);
+  }
+
   lastEventId(): Promise<string | undefined> {
     return Promise.resolve(this.#history.at(-1)?.id);
   }

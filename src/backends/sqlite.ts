@@ -98,6 +98,7 @@ export class SqliteBackend implements Backend {
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
       ),
       newest: db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM updates'),
       trimCount: db.prepare<[number, number]>(
         'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE seq <= ? ORDER BY seq LIMIT ?)',
       ),
@@ -262,6 +263,11 @@ export class SqliteBackend implements Backend {
       if (last === undefined || rows.length < PAGE_SIZE) return;
       cursor = last.seq;
     }
+  }
+
+  historySize(): Promise<number> {
+    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    return Promise.resolve(this.#statements.count.get()?.n ?? 0);
   }
 
   lastEventId(): Promise<string | undefined> {

@@ -30,6 +30,8 @@ export interface Backend {
   readAfter(lastEventId: string): Promise<HistoryRead>;
   /** The id of the newest stored update, or `undefined` when history is empty. */
   lastEventId(): Promise<string | undefined>;
+  /** How many updates history holds now (for metrics; may lag a trim in progress). */
+  historySize(): Promise<number>;
   /** Subscribes to every stored update, in order, from every node. Returns an unsubscribe. */
   onUpdate(listener: (update: Update) => void): () => void;
   close(): Promise<void>;

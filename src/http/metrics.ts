@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Backend } from '../core/backend.ts';
 import type { Hub } from '../core/hub.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 
@@ -42,8 +43,8 @@ export class HeraldMetrics {
     });
   }
 
-  /** Registers the figures read from the hub and the open streams when scraped. */
-  watch(hub: Hub, connections: ConnectionRegistry): void {
+  /** Registers the figures read from the hub, its backend and the open streams when scraped. */
+  watch(hub: Hub, connections: ConnectionRegistry, backend: Backend): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
@@ -66,6 +67,20 @@ export class HeraldMetrics {
         },
       });
     gauge('herald_connections', 'Open event streams.', () => connections.size);
+    new Gauge({
+      name: 'herald_history_updates',
+      help: 'Updates history holds for resuming clients.',
+      registers,
+      async collect() {
+        // An unreachable backend is reported by /readyz and herald_errors_total, not here.
+        this.set(await backend.historySize().catch(() => Number.NaN));
+      },
+    });
+    total(
+      'herald_expired_streams_total',
+      'Streams ended because their token expired.',
+      () => connections.expiredConnections,
+    );
     gauge('herald_subscriptions', 'Subscribers in the topic index.', () => hub.subscriberCount);
     total(
       'herald_dispatched_updates_total',

@@ -517,6 +517,9 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
         assert.deepEqual(await idsAfter(backend, EARLIEST), ids.slice(-5));
       });
       assert.equal(await backend.lastEventId(), ids.at(-1));
+      await fixture.eventually(async () => {
+        assert.equal(await backend.historySize(), 5);
+      });
       await fixture.eventually(() => {
         assert.deepEqual(listener.ids(), ids);
       });
@@ -550,6 +553,7 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
         assert.deepEqual(await read(backend, EARLIEST), { found: true, updates: [] });
         assert.deepEqual(await read(backend, 'given'), { found: false, updates: [] });
         assert.equal(await backend.lastEventId(), undefined);
+        assert.equal(await backend.historySize(), 0);
         assert.deepEqual(
           listener.ids(),
           stored.map((u) => u.id),

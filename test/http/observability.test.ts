@@ -55,6 +55,8 @@ test('/metrics values move as clients subscribe, publish and are refused', async
   assert.equal(after('herald_publish_duration_seconds_count'), 3);
   assert.equal(after('herald_fanout_duration_seconds_count'), 3);
   assert.equal(after('herald_errors_total{code="HERALD_ERR_UNAUTHORIZED"}'), 1);
+  assert.equal(after('herald_history_updates'), 3);
+  assert.equal(after('herald_expired_streams_total'), 0);
   assert.ok(after('herald_process_resident_memory_bytes') > 0);
 
   // A replay counts as deliveries too; closed streams leave the gauges.
