@@ -1,8 +1,8 @@
 import { JwtKeyError, loadVerificationKey } from '../auth/jwt-key.ts';
 import type { JwtAlgorithm, JwtKeySource } from '../config.ts';
 import { JWT_ALGORITHMS } from '../config.ts';
-import { OptionError } from './option-error.ts';
-import type { PickOption } from './option-error.ts';
+import { OptionError } from './option-reading.ts';
+import type { PickOption } from './option-reading.ts';
 
 /** The key and algorithm flags `herald serve` and `herald token` share. */
 export const JWT_FLAGS = {

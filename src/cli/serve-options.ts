@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
 import { DEFAULT_SQLITE_PATH } from '../config.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
-import { OptionError, optionPicker } from './option-error.ts';
+import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
 
-export { OptionError } from './option-error.ts';
+export { OptionError } from './option-reading.ts';
 
 export interface ServeOptions {
   readonly herald: HeraldOptions;
@@ -64,17 +63,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads `herald serve` flags, then the environment, into Herald's options. Flags win. */
 export function parseServeOptions(argv: readonly string[], env: Env): ServeOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: SERVE_FLAGS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new OptionError((error as Error).message);
-  }
+  const values = parseFlags(argv, SERVE_FLAGS);
   if (values.help === true) return 'help';
 
   const pick = optionPicker(values, env);

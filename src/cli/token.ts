@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { JwtKeyError, loadSigningKey } from '../auth/jwt-key.ts';
 import { mintToken } from '../auth/mint-token.ts';
 import { asOptionError, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
 import type { RoleJwtOptions } from './jwt-options.ts';
-import { OptionError, optionPicker } from './option-error.ts';
+import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
 import { duration } from './serve-options.ts';
 
 const FLAGS = {
@@ -37,17 +36,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** `herald token`: the token for the flags given, or 'help'. */
 export async function mintTokenFromArgs(argv: readonly string[], env: Env): Promise<string> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: FLAGS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new OptionError((error as Error).message);
-  }
+  const values = parseFlags(argv, FLAGS);
   if (values.help === true) return 'help';
 
   const pick = optionPicker(values, env);

@@ -1,3 +1,6 @@
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+
 /** A start-up error that names the flag or variable at fault. */
 export class OptionError extends Error {
   constructor(message: string) {
@@ -25,3 +28,19 @@ export function optionPicker<Flag extends string>(
     return undefined;
   };
 }
+
+/** Parses a command's flags strictly; an unknown or malformed flag is an OptionError naming it. */
+export function parseFlags<Options extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: Options,
+): ParsedFlags<Options> {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new OptionError((error as Error).message);
+  }
+}
+
+type ParsedFlags<Options extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ options: Options; strict: true; allowPositionals: false }>
+>['values'];
