@@ -83,10 +83,22 @@ export type JwtKeySource = string | { readonly jwksUrl: string };
 
 /**
  * `sqlite` (the default) keeps history in an embedded file that survives restarts and crashes;
- * `memory` keeps it in the process, for development and ephemeral hubs.
+ * `memory` keeps it in the process, for development and ephemeral hubs; `redis` keeps it in a
+ * Redis Stream that several Herald nodes share (each delivers every node's updates).
  */
 export type StoreConfig =
-  { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string };
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | {
+      readonly kind: 'redis';
+      /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+      readonly url: string;
+      /** Every key starts with it: hubs that share a prefix share history. */
+      readonly keyPrefix: string;
+    };
+
+/** The key prefix of the Redis store unless told otherwise. */
+export const DEFAULT_REDIS_PREFIX = 'herald:';
 
 /** Where `herald serve` keeps its data unless told otherwise, relative to the working directory. */
 export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';

@@ -18,5 +18,14 @@ export async function openBackend(config: HeraldConfig): Promise<Backend> {
         maxAgeMs: config.historyMaxAgeMs,
       });
     }
+    case 'redis': {
+      const { RedisBackend } = await import('./redis.ts');
+      return RedisBackend.open({
+        url: config.store.url,
+        keyPrefix: config.store.keyPrefix,
+        maxEvents: config.historySize,
+        maxAgeMs: config.historyMaxAgeMs,
+      });
+    }
   }
 }

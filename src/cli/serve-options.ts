@@ -1,5 +1,6 @@
 import type { HeraldOptions, StoreConfig } from '../config.ts';
-import { DEFAULT_SQLITE_PATH } from '../config.ts';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH } from '../config.ts';
+import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
 import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
 
@@ -25,6 +26,7 @@ export const SERVE_FLAGS = {
   'history-size': { type: 'string' },
   'history-max-age': { type: 'string' },
   store: { type: 'string' },
+  'redis-prefix': { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
   ui: { type: 'boolean' },
@@ -43,10 +45,13 @@ ${JWT_HELP}
   --publish-origin <origin>  allow cookie publishes from an origin (repeatable; default: the CORS origins)
                                                                    HERALD_PUBLISH_ORIGINS
   --heartbeat <duration>     keep-alive comment interval, e.g. 20s, 0 for none   HERALD_HEARTBEAT (20s)
-  --store <store>            sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}) or memory
+  --store <store>            sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}), memory,
+                             or redis://[user:pass@]host:port[/db] (rediss:// for TLS)
                                                                    HERALD_STORE (sqlite)
+  --redis-prefix <prefix>    key prefix in Redis; hubs sharing it share history
+                                                                   HERALD_REDIS_PREFIX (${DEFAULT_REDIS_PREFIX})
   --history-size <n>         updates kept for resuming clients     HERALD_HISTORY_SIZE (100000)
-  --history-max-age <dur>    age past which history is trimmed (sqlite), 0 for none
+  --history-max-age <dur>    age past which history is trimmed (sqlite, redis), 0 for none
                                                                    HERALD_HISTORY_MAX_AGE (7d)
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
@@ -90,7 +95,10 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
 
   const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
   const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
-  const store = optional(pick('store', 'HERALD_STORE'), parseStore);
+  const store = withRedisPrefix(
+    optional(pick('store', 'HERALD_STORE'), parseStore),
+    pick('redis-prefix', 'HERALD_REDIS_PREFIX'),
+  );
   const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
   const corsOrigins = origins(
     values['cors-origin'],
@@ -185,14 +193,44 @@ export function duration(value: string, name: string): number {
   return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1);
 }
 
-/** `memory`, `sqlite` or `sqlite:<path>`. */
+/** `memory`, `sqlite`, `sqlite:<path>`, or a `redis://` / `rediss://` URL. */
 function parseStore(value: string, name: string): StoreConfig {
   if (value === 'memory') return { kind: 'memory' };
   if (value === 'sqlite') return { kind: 'sqlite', path: DEFAULT_SQLITE_PATH };
   if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
     return { kind: 'sqlite', path: value.slice('sqlite:'.length) };
   }
-  throw new OptionError(`${name} must be sqlite:<file>, sqlite or memory; got "${value}".`);
+  if (/^rediss?:/i.test(value)) {
+    const problem = checkRedisUrl(value);
+    if (problem !== undefined) {
+      // The URL may hold a password: show it masked.
+      throw new OptionError(
+        `${name} is not a usable Redis URL (${problem}): "${redactRedisUrl(value)}". Use redis://[user:pass@]host:port[/db], or rediss:// for TLS.`,
+      );
+    }
+    return { kind: 'redis', url: value, keyPrefix: DEFAULT_REDIS_PREFIX };
+  }
+  throw new OptionError(
+    `${name} must be sqlite:<file>, sqlite, memory or a redis:// URL; got "${value}".`,
+  );
+}
+
+/** Applies `--redis-prefix`, which only the Redis store has. */
+function withRedisPrefix(
+  store: StoreConfig | undefined,
+  prefix: [string, string] | undefined,
+): StoreConfig | undefined {
+  if (prefix === undefined) return store;
+  const [name, value] = prefix;
+  if (store?.kind !== 'redis') {
+    throw new OptionError(`${name} applies to the Redis store only (--store redis://…).`);
+  }
+  if (value === '' || /[\s*?[\]]/.test(value)) {
+    throw new OptionError(
+      `${name} must be a non-empty key prefix without spaces or glob characters (* ? [ ]); got "${value}".`,
+    );
+  }
+  return { ...store, keyPrefix: value };
 }
 
 function boolean(value: string, name: string): boolean {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { mintToken } from '../auth/mint-token.ts';
+import { redactRedisUrl } from '../backends/redis-url.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
 import type { ServeOptions } from './serve-options.ts';
@@ -44,6 +45,9 @@ function describeHistory(config: HeraldConfig): string {
   if (config.store.kind === 'memory') return `History: in memory (${size}; lost on exit)`;
   const age =
     config.historyMaxAgeMs === null ? '' : `, at most ${config.historyMaxAgeMs / 3_600_000} h old`;
+  if (config.store.kind === 'redis') {
+    return `History: Redis at ${redactRedisUrl(config.store.url)}, keys ${config.store.keyPrefix}* (${size}${age})`;
+  }
   return `History: SQLite at ${resolve(config.store.path)} (${size}${age})`;
 }
 

@@ -72,7 +72,7 @@ const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
   [
     ['--store', 'mongodb://x'],
     {},
-    /--store must be sqlite:<file>, sqlite or memory; got "mongodb:\/\/x"/,
+    /--store must be sqlite:<file>, sqlite, memory or a redis:\/\/ URL; got "mongodb:\/\/x"/,
   ],
   [['--store', 'sqlite:'], {}, /--store must be sqlite:<file>/],
   [['--history-max-age', 'forever'], {}, /--history-max-age must be a duration/],

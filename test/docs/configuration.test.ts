@@ -47,6 +47,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'history-size': '7',
   'history-max-age': '1h',
   store: 'memory',
+  'redis-prefix': 'hub-a:',
   'max-body-size': '2048',
   'max-unsent-bytes': '4096',
   'log-level': 'warn',

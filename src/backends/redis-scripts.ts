@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * A Lua script run with EVALSHA, falling back to EVAL the first time a server does not hold it
+ * (NOSCRIPT means the server ran nothing, so sending it again cannot store anything twice).
+ */
+export class RedisScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.#source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** The prefix of the error the append script answers when a publisher id is taken. */
+export const DUPLICATE_REPLY = 'HERALD_DUPLICATE_ID';
+
+/*
+ * The keys every script gets, in this order:
+ *   KEYS[1] the stream of updates (one entry per update, its fields as in redis-entry.ts);
+ *   KEYS[2] the id log: one tiny entry per update with the same stream id, holding only the
+ *           publisher's id (or ''), so that retention, lookups and lastEventId never read
+ *           update bodies, which may be a megabyte each;
+ *   KEYS[3] a hash from publisher id to stream id, which keeps publisher ids unique and findable.
+ * Only these scripts write them, so all three always describe the same updates.
+ */
+
+/**
+ * Stores a batch atomically, or nothing of it. ARGV: the number of updates, then for each its
+ * publisher id ('' for none), the number of entry fields and values, and those.
+ * Returns the stream ids, in order; a taken or repeated publisher id answers
+ * `HERALD_DUPLICATE_ID <index in the batch>` before anything is written.
+ */
+export const APPEND = new RedisScript(`
+local stream, idlog, ids = KEYS[1], KEYS[2], KEYS[3]
+local count = tonumber(ARGV[1])
+local given, first, last, seen = {}, {}, {}, {}
+local at = 2
+for u = 1, count do
+  local id = ARGV[at]
+  local length = tonumber(ARGV[at + 1])
+  if id ~= '' then
+    if seen[id] or redis.call('HEXISTS', ids, id) == 1 then
+      return redis.error_reply('${DUPLICATE_REPLY} ' .. (u - 1))
+    end
+    seen[id] = true
+  end
+  given[u], first[u], last[u] = id, at + 2, at + 1 + length
+  at = at + 2 + length
+end
+local assigned = {}
+for u = 1, count do
+  local sid = redis.call('XADD', stream, '*', unpack(ARGV, first[u], last[u]))
+  redis.call('XADD', idlog, sid, 'i', given[u])
+  if given[u] ~= '' then redis.call('HSET', ids, given[u], sid) end
+  assigned[u] = sid
+end
+return assigned
+`);
+
+/**
+ * Starts a history read. ARGV: the mode ('earliest', 'given' for a publisher id, 'stream' for
+ * a stream id), the id, the page size. Answers {0} when the id names no kept update, else
+ * {1, the newest stream id now ('' when history is empty), the first page of entries}: the
+ * lookup, the snapshot's end and the first page are taken at one instant.
+ */
+export const READ_START = new RedisScript(`
+local stream, idlog, ids = KEYS[1], KEYS[2], KEYS[3]
+local mode, id, size = ARGV[1], ARGV[2], ARGV[3]
+local after = '-'
+if mode == 'given' then
+  local sid = redis.call('HGET', ids, id)
+  if not sid then return {0} end
+  after = '(' .. sid
+elseif mode == 'stream' then
+  if #redis.call('XRANGE', idlog, id, id) == 0 then return {0} end
+  after = '(' .. id
+end
+local newest = redis.call('XREVRANGE', idlog, '+', '-', 'COUNT', 1)[1]
+if not newest then return {1, '', {}} end
+return {1, newest[1], redis.call('XRANGE', stream, after, newest[1], 'COUNT', size)}
+`);
+
+/**
+ * One retention pass: removes, oldest first and at most ARGV[4] of them, the updates beyond
+ * ARGV[1] (the most kept; -1: no count limit) or older than ARGV[2] ms (-1: no age limit), with
+ * their publisher ids, but none younger than ARGV[3] ms (-1: no grace), by the Redis clock.
+ * Returns how many were removed.
+ */
+export const TRIM = new RedisScript(`
+local stream, idlog, ids = KEYS[1], KEYS[2], KEYS[3]
+local most, maxAge, grace, batch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local excess = 0
+if most >= 0 then excess = redis.call('XLEN', idlog) - most end
+if excess <= 0 and maxAge < 0 then return 0 end
+local doomed = {}
+for _, entry in ipairs(redis.call('XRANGE', idlog, '-', '+', 'COUNT', batch)) do
+  local ms = tonumber(string.match(entry[1], '^[0-9]+'))
+  if grace >= 0 and ms > now - grace then break end
+  if excess <= 0 and not (maxAge >= 0 and ms < now - maxAge) then break end
+  excess = excess - 1
+  doomed[#doomed + 1] = entry[1]
+  local given = entry[2][2]
+  if given ~= '' then redis.call('HDEL', ids, given) end
+end
+if #doomed > 0 then
+  redis.call('XDEL', stream, unpack(doomed))
+  redis.call('XDEL', idlog, unpack(doomed))
+end
+return #doomed
+`);

@@ -1,0 +1,417 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { Backend, HistoryRead } from '../core/backend.ts';
+import { EARLIEST } from '../core/backend.ts';
+import { HeraldError } from '../core/errors.ts';
+import type { NewUpdate, Update } from '../core/update.ts';
+import {
+  compareStreamIds,
+  decodeEntry,
+  encodeEntry,
+  STREAM_ID_SHAPE,
+  streamIdOf,
+  wireIdOf,
+} from './redis-entry.ts';
+import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
+import { checkRedisUrl, redactRedisUrl } from './redis-url.ts';
+import { StoreOpenError } from './store-open-error.ts';
+
+export interface RedisBackendOptions {
+  /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+  readonly url: string;
+  /** Every key this store uses starts with it, e.g. `herald:`. */
+  readonly keyPrefix: string;
+  /** Most updates kept; older ones are trimmed in the background. `null`: no count limit. */
+  readonly maxEvents: number | null;
+  /** Oldest update kept, in milliseconds of age (Redis clock). `null`: no age limit. */
+  readonly maxAgeMs: number | null;
+  /** How often retention runs. */
+  readonly trimIntervalMs?: number;
+  /** Updates younger than this are never trimmed (see TRIM_GRACE_MS). */
+  readonly trimGraceMs?: number;
+  /** How long a command may wait for Redis's answer before the call fails as unavailable. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** An entry as XRANGE and XREAD give it: the stream id, then fields and values alternating. */
+type RawEntry = [id: string, fields: string[]];
+
+// Updates a history read fetches per round trip: bounded memory however long the history is.
+const PAGE_SIZE = 500;
+// Updates one live read takes at once.
+const FEED_COUNT = 1_000;
+// How long one live read waits in Redis for something new.
+const FEED_BLOCK_MS = 1_000;
+// Updates one retention script removes; passes repeat until nothing more is due.
+const TRIM_BATCH = 1_000;
+const TRIM_PASSES_PER_RUN = 20;
+/*
+ * Every node delivers updates by reading the stream after the last one it delivered. If
+ * retention removed an update before a node had read it, that node's subscribers would never
+ * get it. So retention never removes an update younger than this, by the Redis clock: a node
+ * whose live read lags by less cannot miss anything, even with `historySize` 0. History may
+ * therefore briefly hold more than the limits say.
+ */
+const TRIM_GRACE_MS = 10_000;
+const COMMAND_TIMEOUT_MS = 2_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+// Reconnection (and live-read retry) delays: quick at first, then at most this.
+const MAX_RETRY_DELAY_MS = 1_000;
+
+/**
+ * History in a Redis Stream, shared by every Herald node that uses the same Redis and key
+ * prefix. Redis issues the ids and the one order of history; each node reads the stream live
+ * (XREAD on its own connection) and hands every update, from any node, to its listeners.
+ *
+ * An append resolves once Redis has accepted it, which is as durable as Redis's own
+ * persistence settings make it (AOF with `appendfsync always` survives a crash). Commands are
+ * never queued while Redis is unreachable and never sent twice, so a publish either fails
+ * quickly with HERALD_ERR_BACKEND_UNAVAILABLE or is acknowledged because Redis stored it.
+ */
+export class RedisBackend implements Backend {
+  readonly #commands: Redis;
+  readonly #feed: Redis;
+  readonly #options: RedisBackendOptions;
+  readonly #keys: readonly [stream: string, idlog: string, ids: string];
+  readonly #listeners = new Set<(update: Update) => void>();
+  /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
+  #lastSeen: string;
+  readonly #feedLoop: Promise<void>;
+  #trimTimer: NodeJS.Timeout | undefined;
+  #trimming: Promise<number> | undefined;
+  #closed = false;
+
+  private constructor(
+    commands: Redis,
+    feed: Redis,
+    options: RedisBackendOptions,
+    lastSeen: string,
+  ) {
+    this.#commands = commands;
+    this.#feed = feed;
+    this.#options = options;
+    const prefix = options.keyPrefix;
+    this.#keys = [`${prefix}stream`, `${prefix}idlog`, `${prefix}ids`];
+    this.#lastSeen = lastSeen;
+    this.#feedLoop = this.#readFeed();
+    if (options.maxEvents !== null || options.maxAgeMs !== null) {
+      this.#trimTimer = setInterval(() => {
+        this.trim().catch(() => undefined);
+      }, options.trimIntervalMs ?? 1_000);
+      this.#trimTimer.unref();
+    }
+  }
+
+  /**
+   * Connects, and resolves once the live feed is in place: every update stored after this
+   * resolves reaches the listeners. Throws StoreOpenError when Redis cannot be used.
+   */
+  static async open(options: RedisBackendOptions): Promise<RedisBackend> {
+    const shown = redactRedisUrl(options.url);
+    const problem = checkRedisUrl(options.url);
+    if (problem !== undefined) {
+      throw new StoreOpenError(`Cannot use the Redis store ${shown}: ${problem}.`);
+    }
+    let opened = false;
+    const base: RedisOptions = {
+      lazyConnect: true,
+      // A command is sent only while connected, and never again after a lost reply: a publish
+      // fails fast while Redis is away, and can never be stored twice.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      commandTimeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
+      // At start-up an unreachable Redis is an error to report; once running, reconnect forever.
+      retryStrategy: (attempt) => (opened ? retryDelay(attempt) : null),
+      connectionName: 'herald',
+    };
+    const commands = new Redis(options.url, base);
+    const feed = new Redis(options.url, {
+      ...base,
+      connectionName: 'herald-feed',
+      // The live read blocks in Redis for FEED_BLOCK_MS: give it that on top.
+      commandTimeout: (options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) + FEED_BLOCK_MS,
+    });
+    // Failures surface through the commands that fail; without a listener ioredis prints them.
+    let lastError: unknown;
+    for (const connection of [commands, feed]) {
+      connection.on('error', (error: unknown) => {
+        lastError = error;
+      });
+    }
+    try {
+      await commands.connect();
+      await feed.connect();
+      const lastSeen = await lastGeneratedId(commands, `${options.keyPrefix}stream`);
+      opened = true;
+      return new RedisBackend(commands, feed, options, lastSeen);
+    } catch (error) {
+      commands.disconnect();
+      feed.disconnect();
+      throw new StoreOpenError(
+        `Cannot use the Redis store ${shown}: ${describe(lastError ?? error)}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // A method, so that checks after an await are not narrowed away by the one before it.
+  #isClosed(): boolean {
+    return this.#closed;
+  }
+
+  async append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
+    if (this.#closed) throw unavailable('the store is closed');
+    const args: (string | number)[] = [updates.length];
+    for (const update of updates) {
+      if (update.id !== undefined && STREAM_ID_SHAPE.test(update.id)) {
+        await this.#refuseStreamShapedId(update.id);
+      }
+      const fields = encodeEntry(update);
+      args.push(update.id ?? '', fields.length, ...fields);
+    }
+    let assigned: unknown;
+    try {
+      assigned = await APPEND.run(this.#commands, this.#keys, args);
+    } catch (error) {
+      const duplicate = duplicateIndex(error);
+      if (duplicate !== undefined) {
+        throw new HeraldError(
+          'HERALD_ERR_DUPLICATE_ID',
+          `An update with id "${updates[duplicate]?.id ?? ''}" already exists.`,
+          { cause: error },
+        );
+      }
+      throw unavailable(describe(error), error);
+    }
+    const streamIds = assigned as string[];
+    return updates.map((update, i) => ({
+      ...update,
+      id: update.id ?? wireIdOf(streamIds[i] ?? ''),
+    }));
+  }
+
+  /**
+   * A publisher may not choose an id shaped like those Redis assigns (`digits-digits`): Redis
+   * could later assign the same one. It is refused as taken when it names a kept update (as
+   * any store refuses a taken id), else as invalid.
+   */
+  async #refuseStreamShapedId(id: string): Promise<never> {
+    const streamId = streamIdOf(id);
+    const kept =
+      streamId !== undefined &&
+      (
+        (await this.#call(() =>
+          this.#commands.xrange(this.#keys[1], streamId, streamId),
+        )) as RawEntry[]
+      ).length > 0;
+    if (kept) {
+      throw new HeraldError('HERALD_ERR_DUPLICATE_ID', `An update with id "${id}" already exists.`);
+    }
+    throw new HeraldError(
+      'HERALD_ERR_INVALID_ID',
+      `The id "${id}" has the shape of the ids this hub assigns (digits-digits); choose another.`,
+    );
+  }
+
+  async readAfter(lastEventId: string): Promise<HistoryRead> {
+    if (this.#closed) throw unavailable('the store is closed');
+    let mode: 'earliest' | 'given' | 'stream';
+    let id = lastEventId;
+    if (lastEventId === EARLIEST) {
+      mode = 'earliest';
+    } else if (STREAM_ID_SHAPE.test(lastEventId)) {
+      const streamId = streamIdOf(lastEventId);
+      if (streamId === undefined) return { found: false, updates: [] };
+      mode = 'stream';
+      id = streamId;
+    } else {
+      mode = 'given';
+    }
+    const reply = (await this.#call(() =>
+      READ_START.run(this.#commands, this.#keys, [mode, id, PAGE_SIZE]),
+    )) as [found: 0 | 1, newest?: string, page?: RawEntry[]];
+    if (reply[0] === 0) return { found: false, updates: [] };
+    const [, newest = '', page = []] = reply;
+    return { found: true, updates: this.#pages(page, newest) };
+  }
+
+  /** Pages of history after `first`, up to `newest`: updates stored later reach readers live. */
+  async *#pages(first: RawEntry[], newest: string): AsyncIterable<Update> {
+    let page = first;
+    for (;;) {
+      for (const [id, fields] of page) yield decodeEntry(id, fields);
+      const last = page.at(-1);
+      if (last === undefined || page.length < PAGE_SIZE || this.#closed) return;
+      page = await this.#call(() =>
+        this.#commands.xrange(this.#keys[0], `(${last[0]}`, newest, 'COUNT', PAGE_SIZE),
+      );
+    }
+  }
+
+  async lastEventId(): Promise<string | undefined> {
+    if (this.#closed) throw unavailable('the store is closed');
+    const [newest] = (await this.#call(() =>
+      this.#commands.xrevrange(this.#keys[1], '+', '-', 'COUNT', 1),
+    )) as RawEntry[];
+    if (newest === undefined) return undefined;
+    const given = newest[1][1];
+    return given === undefined || given === '' ? wireIdOf(newest[0]) : given;
+  }
+
+  async historySize(): Promise<number> {
+    if (this.#closed) throw unavailable('the store is closed');
+    return this.#call(() => this.#commands.xlen(this.#keys[0]));
+  }
+
+  onUpdate(listener: (update: Update) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The live feed: reads the stream after the last update delivered, hands each update to the
+   * listeners in stream order, and when Redis is away retries until it is back, then goes on
+   * from the same place, so every update stored meanwhile (by any node) is delivered, in order.
+   */
+  async #readFeed(): Promise<void> {
+    let failures = 0;
+    while (!this.#closed) {
+      let reply: [key: string, entries: RawEntry[]][] | null;
+      try {
+        reply = await this.#feed.xread(
+          'COUNT',
+          FEED_COUNT,
+          'BLOCK',
+          FEED_BLOCK_MS,
+          'STREAMS',
+          this.#keys[0],
+          this.#lastSeen,
+        );
+        failures = 0;
+      } catch {
+        // close() cuts the connection while a read waits: that is the end, not a failure.
+        if (this.#isClosed()) return;
+        failures++;
+        await delay(retryDelay(failures));
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const [id, fields] of entries) {
+          if (this.#isClosed()) return;
+          this.#lastSeen = id;
+          const update = decodeEntry(id, fields);
+          for (const listener of this.#listeners) listener(update);
+        }
+      }
+    }
+  }
+
+  /**
+   * Resolves once this node's listeners have been handed every update stored before the call
+   * (or `timeoutMs` has passed). For tests and tooling: appends are delivered asynchronously.
+   */
+  async caughtUp(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const [newest] = (await this.#call(() =>
+      this.#commands.xrevrange(this.#keys[1], '+', '-', 'COUNT', 1),
+    )) as RawEntry[];
+    if (newest === undefined) return;
+    while (!this.#closed && compareStreamIds(this.#lastSeen, newest[0]) < 0) {
+      if (Date.now() >= deadline) return;
+      await delay(5);
+    }
+  }
+
+  /**
+   * Applies retention now; returns how many updates were removed. Runs on a timer; exposed for
+   * tests and tooling. `ignoreGrace` also removes updates younger than the grace period: only
+   * safe once every node has delivered them (see `caughtUp`).
+   */
+  trim(options: { readonly ignoreGrace?: boolean } = {}): Promise<number> {
+    // One run at a time: a slow Redis must not pile runs up.
+    this.#trimming ??= this.#trimPasses(options.ignoreGrace === true).finally(() => {
+      this.#trimming = undefined;
+    });
+    return this.#trimming;
+  }
+
+  async #trimPasses(ignoreGrace: boolean): Promise<number> {
+    const { maxEvents, maxAgeMs } = this.#options;
+    if (maxEvents === null && maxAgeMs === null) return 0;
+    let removed = 0;
+    for (let pass = 0; pass < TRIM_PASSES_PER_RUN && !this.#closed; pass++) {
+      const grace = ignoreGrace ? -1 : (this.#options.trimGraceMs ?? TRIM_GRACE_MS);
+      const count = (await this.#call(() =>
+        TRIM.run(this.#commands, this.#keys, [maxEvents ?? -1, maxAgeMs ?? -1, grace, TRIM_BATCH]),
+      )) as number;
+      removed += count;
+      if (count < TRIM_BATCH) break;
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#trimTimer);
+    this.#listeners.clear();
+    // The live read may be blocked in Redis: cut it rather than wait.
+    this.#feed.disconnect();
+    await this.#feedLoop;
+    await this.#trimming?.catch(() => undefined);
+    try {
+      await this.#commands.quit();
+    } catch {
+      this.#commands.disconnect();
+    }
+  }
+
+  /** Runs a Redis call, turning any failure into HERALD_ERR_BACKEND_UNAVAILABLE. */
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw unavailable(describe(error), error);
+    }
+  }
+}
+
+/** The stream id Redis issued last (0-0 for a stream that does not exist yet). */
+async function lastGeneratedId(redis: Redis, stream: string): Promise<string> {
+  if ((await redis.exists(stream)) === 0) return '0-0';
+  const info = (await redis.xinfo('STREAM', stream)) as unknown[];
+  const at = info.indexOf('last-generated-id');
+  const id = info[at + 1];
+  if (at < 0 || typeof id !== 'string') throw new Error(`XINFO STREAM ${stream} gave no last id`);
+  return id;
+}
+
+function duplicateIndex(error: unknown): number | undefined {
+  if (!(error instanceof Error) || !error.message.startsWith(`${DUPLICATE_REPLY} `)) {
+    return undefined;
+  }
+  return Number(error.message.slice(DUPLICATE_REPLY.length + 1));
+}
+
+function retryDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RETRY_DELAY_MS);
+}
+
+function unavailable(reason: string, cause?: unknown): HeraldError {
+  return new HeraldError('HERALD_ERR_BACKEND_UNAVAILABLE', `The history store failed: ${reason}.`, {
+    cause,
+  });
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\.$/, '');
+}
