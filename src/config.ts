@@ -6,6 +6,11 @@ export interface HeraldConfig {
   /** TCP port; `0` picks a free one. */
   readonly port: number;
   readonly host: string;
+  /**
+   * Serve HTTPS, with HTTP/2 and HTTP/1.1 negotiated by ALPN, from this certificate and key;
+   * `null` (the default) serves plain HTTP, for a hub behind a TLS-terminating proxy.
+   */
+  readonly tls: TlsConfig | null;
   /** Key that verifies publisher tokens. */
   readonly publisherJwtKey: JwtKeySource;
   /** Key that verifies subscriber tokens. */
@@ -100,12 +105,23 @@ export type StoreConfig =
 /** The key prefix of the Redis store unless told otherwise. */
 export const DEFAULT_REDIS_PREFIX = 'herald:';
 
+/**
+ * A certificate and its private key. Each is PEM text (it starts with `-----BEGIN`) or the path
+ * of a PEM file, read once at start-up. `cert` may hold the whole chain, leaf first. The key
+ * must not be encrypted.
+ */
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /** Where `herald serve` keeps its data unless told otherwise, relative to the working directory. */
 export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';
 
 export const DEFAULTS = Object.freeze({
   port: 3000,
   host: '0.0.0.0',
+  tls: null,
   publisherJwtAlgorithm: 'HS256',
   subscriberJwtAlgorithm: 'HS256',
   jwtIssuer: null,

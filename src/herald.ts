@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
@@ -11,13 +9,18 @@ import { Hub } from './core/hub.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
 import { ClientBundle } from './http/client-bundle.ts';
 import { DashboardFeed } from './http/dashboard-feed.ts';
+import { createHttpListener } from './http/http-listener.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
+import { loadTlsCredentials } from './http/tls-credentials.ts';
 import { WebUi } from './http/web-ui.ts';
 
 export interface RunningHerald {
   readonly config: HeraldConfig;
-  /** The hub endpoint, e.g. `http://127.0.0.1:3000/.well-known/mercure`. */
+  /**
+   * The hub endpoint, e.g. `http://127.0.0.1:3000/.well-known/mercure`; `https://` when the hub
+   * serves TLS (`config.tls`).
+   */
   readonly hubUrl: string;
   readonly port: number;
   readonly hub: Hub;
@@ -40,8 +43,10 @@ export async function startHerald(
   runtime: HeraldRuntime = {},
 ): Promise<RunningHerald> {
   const config = resolveConfig(options);
-  // Keys are loaded and checked first: a bad key stops start-up before anything is opened.
+  // Keys and certificate are loaded and checked first: a bad one stops start-up before anything
+  // is opened.
   const verifier = createTokenVerifier(verificationOptions(config));
+  const tls = config.tls === null ? null : loadTlsCredentials(config.tls);
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
   const backend = await openBackend(config);
@@ -71,17 +76,11 @@ export async function startHerald(
       await backend.lastEventId();
     },
   });
-  const server = createServer({ keepAliveTimeout: 10_000 }, handler);
+  const listener = createHttpListener(handler, tls);
 
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // An explicit backlog: Node's default of 511 overflows when thousands reconnect at once.
-      server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    port = await listener.listen(config.port, config.host);
   } catch (error) {
     hub.close();
     connections.closeAll();
@@ -89,22 +88,17 @@ export async function startHerald(
     await backend.close();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      });
+      const closed = listener.close();
       hub.close();
       connections.closeAll();
       ui?.close();
-      server.closeIdleConnections();
+      listener.closeIdle();
       const timer = setTimeout(() => {
-        server.closeAllConnections();
+        listener.closeAll();
       }, config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);
@@ -115,7 +109,7 @@ export async function startHerald(
 
   return {
     config,
-    hubUrl: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${HUB_PATH}`,
+    hubUrl: `${listener.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${HUB_PATH}`,
     port,
     hub,
     close,

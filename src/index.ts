@@ -7,7 +7,9 @@ export type {
   JwtAlgorithm,
   JwtKeySource,
   StoreConfig,
+  TlsConfig,
 } from './config.ts';
+export { TlsCredentialsError } from './http/tls-credentials.ts';
 export { mintToken } from './auth/mint-token.ts';
 export type { MintTokenOptions } from './auth/mint-token.ts';
 export { ERROR_CATALOG, HeraldError } from './core/errors.ts';

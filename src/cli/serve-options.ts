@@ -3,6 +3,7 @@ import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH } from '../config.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
 import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
+import { parseTlsOptions, TLS_FLAGS, TLS_HELP } from './tls-options.ts';
 
 export { OptionError } from './option-reading.ts';
 
@@ -18,6 +19,7 @@ export interface ServeOptions {
 export const SERVE_FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
+  ...TLS_FLAGS,
   ...JWT_FLAGS,
   anonymous: { type: 'boolean' },
   'cors-origin': { type: 'string', multiple: true },
@@ -39,6 +41,7 @@ export const SERVE_HELP = `Usage: herald serve [options]
 Options (each also read from the environment variable shown):
   --port <n>                 TCP port, 0 for any free one          HERALD_PORT (3000)
   --host <addr>              address to listen on                  HERALD_HOST (0.0.0.0)
+${TLS_HELP}
 ${JWT_HELP}
   --anonymous                let subscribers without a token see public updates   HERALD_ANONYMOUS
   --cors-origin <origin>     allow a browser origin (repeatable)   HERALD_CORS_ORIGINS (comma list)
@@ -93,6 +96,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     checkVerificationKey(role);
   }
 
+  const tls = parseTlsOptions(pick);
   const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
   const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
   const store = withRedisPrefix(
@@ -138,6 +142,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       jwtAudience: jwt.audience,
       port,
       host: pick('host', 'HERALD_HOST')?.[1],
+      tls,
       // Development mode lets anonymous subscribers in, and serves the UI, unless told otherwise.
       anonymous: anonymous ?? (development ? true : undefined),
       ui: ui ?? (development ? true : undefined),

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
+import type { HubResponse } from './http-message.ts';
 
 /** The stable path where the hub serves the browser build of `herald/client`. */
 export const CLIENT_BUNDLE_PATH = '/herald-client.js';
@@ -27,7 +27,7 @@ export class ClientBundle {
   }
 
   /** Serves the bundle; returns false when it was not built. */
-  serve(res: ServerResponse): boolean {
+  serve(res: HubResponse): boolean {
     if (this.#code === undefined) return false;
     res.writeHead(200, {
       'Content-Type': 'text/javascript; charset=utf-8',

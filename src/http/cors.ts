@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HubRequest, HubResponse } from './http-message.ts';
 
 const ALLOWED_HEADERS = 'Authorization, Cache-Control, Last-Event-ID, Content-Type';
 
@@ -7,8 +7,8 @@ const ALLOWED_HEADERS = 'Authorization, Cache-Control, Last-Event-ID, Content-Ty
  * other origin gets no CORS headers, so the browser refuses to expose the response.
  */
 export function applyCors(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HubRequest,
+  res: HubResponse,
   allowedOrigins: ReadonlySet<string>,
 ): void {
   res.setHeader('Vary', 'Origin');
@@ -20,7 +20,7 @@ export function applyCors(
 }
 
 /** Answers a preflight request (the CORS headers themselves come from applyCors). */
-export function answerPreflight(res: ServerResponse): void {
+export function answerPreflight(res: HubResponse): void {
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
     'Access-Control-Allow-Headers': ALLOWED_HEADERS,

@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { Hub } from '../core/hub.ts';
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
+import type { HubResponse } from './http-message.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
 
 /** What the dashboard shows, once a second. */
@@ -24,7 +24,7 @@ export class DashboardFeed {
   readonly #hub: Hub;
   readonly #connections: ConnectionRegistry;
   readonly #intervalMs: number;
-  readonly #clients = new Set<ServerResponse>();
+  readonly #clients = new Set<HubResponse>();
   #timer: NodeJS.Timeout | undefined;
   #last = { at: 0, published: 0, deliveries: 0 };
 
@@ -34,7 +34,7 @@ export class DashboardFeed {
     this.#intervalMs = intervalMs;
   }
 
-  open(res: ServerResponse): void {
+  open(res: HubResponse): void {
     res.writeHead(200, STREAM_HEADERS);
     this.#clients.add(res);
     res.once('close', () => {

@@ -1,18 +1,18 @@
-import type { ServerResponse } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
+import type { HubResponse } from './http-message.ts';
 
 // A readiness probe that hangs is as bad as a failing one: answer within this.
 const PROBE_TIMEOUT_MS = 1_000;
 
 /** `GET /healthz`: the process is up and serving HTTP. */
-export function handleHealth(res: ServerResponse): void {
+export function handleHealth(res: HubResponse): void {
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end('ok');
 }
 
 /** `GET /readyz`: the history backend answers, so publishes can be stored and acknowledged. */
-export async function handleReady(context: RouteContext, res: ServerResponse): Promise<void> {
+export async function handleReady(context: RouteContext, res: HubResponse): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -37,7 +37,7 @@ export async function handleReady(context: RouteContext, res: ServerResponse): P
 }
 
 /** `GET /metrics`: Prometheus text format. */
-export async function handleMetrics(context: RouteContext, res: ServerResponse): Promise<void> {
+export async function handleMetrics(context: RouteContext, res: HubResponse): Promise<void> {
   const body = await context.metrics.registry.metrics();
   res.writeHead(200, {
     'Content-Type': context.metrics.registry.contentType,

@@ -1,12 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
+import type { HubResponse } from './http-message.ts';
 
 /**
  * Answers with an RFC 9457 problem document. Errors that are not HeraldErrors are internal:
  * their message stays in the log, the client sees only the generic title.
  */
 export function sendProblem(
-  res: ServerResponse,
+  res: HubResponse,
   error: unknown,
   extraHeaders: Record<string, string> = {},
 ): void {

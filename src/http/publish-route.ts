@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Grants } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import { anySelectorMatches } from '../core/topic-selector.ts';
 import type { NewUpdate } from '../core/update.ts';
 import type { RouteContext } from './context.ts';
+import type { HubRequest, HubResponse } from './http-message.ts';
 import { parsePublishBody } from './publish-body.ts';
 import { readBody } from './read-body.ts';
 
@@ -14,8 +14,8 @@ import { readBody } from './read-body.ts';
  */
 export async function handlePublish(
   context: RouteContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HubRequest,
+  res: HubResponse,
   url: URL,
 ): Promise<void> {
   const started = performance.now();
@@ -33,11 +33,7 @@ export async function handlePublish(
   context.metrics.observePublish(stored.length, (performance.now() - started) / 1000);
 }
 
-async function publisherGrants(
-  context: RouteContext,
-  req: IncomingMessage,
-  url: URL,
-): Promise<Grants> {
+async function publisherGrants(context: RouteContext, req: HubRequest, url: URL): Promise<Grants> {
   const found = findToken(req.headers, url.searchParams, context.config.cookieName);
   if (found === undefined) {
     throw new HeraldError('HERALD_ERR_UNAUTHORIZED', 'Publishing needs a publisher token.');
@@ -48,7 +44,7 @@ async function publisherGrants(
   return grants;
 }
 
-function assertAllowedOrigin(context: RouteContext, req: IncomingMessage): void {
+function assertAllowedOrigin(context: RouteContext, req: HubRequest): void {
   const origin = req.headers.origin ?? originOf(req.headers.referer);
   if (origin === undefined || !context.publishOrigins.has(origin)) {
     throw new HeraldError(

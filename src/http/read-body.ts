@@ -1,11 +1,11 @@
-import type { IncomingMessage } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
+import type { HubRequest } from './http-message.ts';
 
 /**
  * Reads a request body, refusing it as soon as it passes `maxBytes` (by its Content-Length
  * when declared, else while it streams in) so an oversized body is never held in memory.
  */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export async function readBody(req: HubRequest, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
 import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
 import { answerPreflight, applyCors } from './cors.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
+import type { HubRequest, HubResponse } from './http-message.ts';
+import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
@@ -16,15 +17,15 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
  * Routes a request, turns every thrown error into a problem response, and logs each request
- * once it ends: its id, method, path (never the query, which may carry a token), status and
- * duration.
+ * once it ends: its id, method, path (never the query, which may carry a token), HTTP version,
+ * status and duration.
  */
 export function createRequestHandler(
   context: RouteContext,
-): (req: IncomingMessage, res: ServerResponse) => void {
+): (req: HubRequest, res: HubResponse) => void {
   const corsOrigins = new Set(context.config.corsOrigins);
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function route(req: HubRequest, res: HubResponse): Promise<void> {
     // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
     const url = new URL(req.url ?? '/', 'http://herald.invalid');
     applyCors(req, res, corsOrigins);
@@ -84,6 +85,8 @@ export function createRequestHandler(
           requestId,
           method: req.method,
           path,
+          // "1.1" or "2.0": whether a client (or the proxy before Herald) multiplexes.
+          httpVersion: req.httpVersion,
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },
@@ -102,7 +105,8 @@ export function createRequestHandler(
         headers['Allow'] = 'GET, POST, OPTIONS';
       }
       // A refusal may come before the body was received: close rather than reuse the connection.
-      if (!req.complete) headers['Connection'] = 'close';
+      // (HTTP/2 ends just this stream, and forbids the header.)
+      if (!req.complete && !isHttp2(req)) headers['Connection'] = 'close';
       sendProblem(res, error, headers);
     });
   };

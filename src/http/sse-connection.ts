@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import type { FrameSink } from '../core/subscriber.ts';
+import type { HubResponse } from './http-message.ts';
 
 export interface SseConnectionLimits {
   /** Queued bytes past which a replay pauses until the socket drains. */
@@ -16,12 +16,12 @@ export interface SseConnectionLimits {
  * Last-Event-ID and loses nothing that history still holds.
  */
 export class SseConnection implements FrameSink {
-  readonly #res: ServerResponse;
+  readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
   readonly #onDrop: () => void;
   #closed = false;
 
-  constructor(res: ServerResponse, limits: SseConnectionLimits, onDrop: () => void) {
+  constructor(res: HubResponse, limits: SseConnectionLimits, onDrop: () => void) {
     this.#res = res;
     this.#limits = limits;
     this.#onDrop = onDrop;

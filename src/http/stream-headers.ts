@@ -1,6 +1,7 @@
 /**
  * Headers of every event stream: the SSE content type, and what keeps caches and buffering
- * proxies (nginx: X-Accel-Buffering) out of it.
+ * proxies (nginx: X-Accel-Buffering) out of it. No `Connection` header: Node's HTTP/1.1 server
+ * adds `Connection: keep-alive` itself, and HTTP/2 forbids connection-specific headers.
  */
 export const STREAM_HEADERS = Object.freeze({
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -8,5 +9,4 @@ export const STREAM_HEADERS = Object.freeze({
   Pragma: 'no-cache',
   Expires: '0',
   'X-Accel-Buffering': 'no',
-  Connection: 'keep-alive',
 });

@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Grants } from '../auth/grants.ts';
 import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { RouteContext } from './context.ts';
+import type { HubRequest, HubResponse } from './http-message.ts';
 import { SseConnection } from './sse-connection.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
 
@@ -14,8 +14,8 @@ const REPLAY_HIGH_WATER_MARK = 64 * 1024;
 /** `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams. */
 export async function handleSubscribe(
   context: RouteContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HubRequest,
+  res: HubResponse,
   url: URL,
 ): Promise<void> {
   const grants = await subscriberGrants(context, req, url);
@@ -70,7 +70,7 @@ export async function handleSubscribe(
  * The header wins over the query parameters, which exist because a browser cannot set headers
  * on its first connection: `lastEventID`, and draft-07's `Last-Event-ID`. Empty means absent.
  */
-function requestedLastEventId(req: IncomingMessage, url: URL): string | undefined {
+function requestedLastEventId(req: HubRequest, url: URL): string | undefined {
   const header = req.headers['last-event-id'];
   const candidates = [
     typeof header === 'string' ? headerToUtf8(header) : undefined,
@@ -82,11 +82,7 @@ function requestedLastEventId(req: IncomingMessage, url: URL): string | undefine
   );
 }
 
-async function subscriberGrants(
-  context: RouteContext,
-  req: IncomingMessage,
-  url: URL,
-): Promise<Grants> {
+async function subscriberGrants(context: RouteContext, req: HubRequest, url: URL): Promise<Grants> {
   const found = findToken(req.headers, url.searchParams, context.config.cookieName);
   if (found !== undefined) return context.verifier.verify(found.token, 'subscriber');
   if (context.config.anonymous) return ANONYMOUS;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import type { DashboardFeed } from './dashboard-feed.ts';
+import type { HubResponse } from './http-message.ts';
 
 /** Where the UI's static files live: `ui/` at the package root, from `src/http` and `dist/http` alike. */
 const ASSETS_DIR = new URL('../../ui/', import.meta.url);
@@ -45,7 +45,7 @@ export class WebUi {
   }
 
   /** Serves `pathname` when it is the UI's; returns false when it is not. */
-  serve(pathname: string, res: ServerResponse): boolean {
+  serve(pathname: string, res: HubResponse): boolean {
     if (pathname === '/ui') {
       res.writeHead(308, { Location: UI_PATH });
       res.end();

@@ -30,6 +30,9 @@ test("the README's configuration table lists every herald serve flag, and only t
 const SAMPLES: Readonly<Record<string, string>> = {
   port: '1234',
   host: '127.0.0.2',
+  // Either alone is refused (both or neither), by flag and by variable alike.
+  'tls-cert': '/etc/herald/cert.pem',
+  'tls-key': '/etc/herald/key.pem',
   'jwt-key': 'k'.repeat(40),
   'publisher-jwt-key': 'p'.repeat(40),
   'subscriber-jwt-key': 's'.repeat(40),

@@ -1,0 +1,136 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { HubRequest, HubResponse } from './http-message.ts';
+import type { TlsCredentials } from './tls-credentials.ts';
+
+/**
+ * How many streams one HTTP/2 connection may hold at once. Every EventSource is a stream, and
+ * a browser puts all its tabs on one origin on one connection: the common default of 100 would
+ * cap a user with many tabs open.
+ */
+export const HTTP2_MAX_CONCURRENT_STREAMS = 1000;
+
+/**
+ * Receive windows: how much a client may send before Herald acknowledges it. Per stream, a
+ * whole default-sized publish body goes out in one round trip; per connection, several at once,
+ * so one upload never holds the others back.
+ */
+const HTTP2_STREAM_WINDOW_BYTES = 1024 * 1024;
+const HTTP2_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+// Idle HTTP/1.1 keep-alive connections are closed after this.
+const KEEP_ALIVE_TIMEOUT_MS = 10_000;
+
+export type RequestListener = (req: HubRequest, res: HubResponse) => void;
+
+/** The HTTP server: plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1 negotiated by ALPN. */
+export interface HttpListener {
+  readonly scheme: 'http' | 'https';
+  /** Starts listening; resolves with the port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting connections; resolves once every connection has closed. */
+  close(): Promise<void>;
+  /**
+   * Closes connections with no request in flight. HTTP/2 connections are sent a GOAWAY: the
+   * client opens no new stream on them, and they close once their streams have ended.
+   */
+  closeIdle(): void;
+  /** Cuts every connection still open, in flight or not. */
+  closeAll(): void;
+}
+
+export function createHttpListener(
+  handler: RequestListener,
+  tls: TlsCredentials | null,
+): HttpListener {
+  return tls === null ? plainListener(handler) : secureListener(handler, tls);
+}
+
+function plainListener(handler: RequestListener): HttpListener {
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handler);
+  return {
+    scheme: 'http',
+    listen: (port, host) => listen(server, port, host),
+    close: () => close(server),
+    closeIdle() {
+      server.closeIdleConnections();
+    },
+    closeAll() {
+      server.closeAllConnections();
+    },
+  };
+}
+
+/** What Node's HTTP/2 server does for its HTTP/1.1 connections that its types leave out. */
+interface Http1Fallback {
+  keepAliveTimeout: number;
+  closeIdleConnections(): void;
+}
+
+function secureListener(handler: RequestListener, tls: TlsCredentials): HttpListener {
+  const server = createSecureServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      // ALPN offers h2 first; clients without HTTP/2 (or without ALPN) get HTTP/1.1.
+      allowHTTP1: true,
+      settings: {
+        maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
+        initialWindowSize: HTTP2_STREAM_WINDOW_BYTES,
+      },
+    },
+    handler,
+  ) as Http2SecureServer & Http1Fallback;
+  // Unset, Node's HTTP/1.1 side of an HTTP/2 server keeps idle connections forever.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+
+  // Tracked for shutdown: sessions to send GOAWAY to, sockets (of either protocol) to cut.
+  const sessions = new Set<ServerHttp2Session>();
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.setLocalWindowSize(HTTP2_SESSION_WINDOW_BYTES);
+  });
+
+  return {
+    scheme: 'https',
+    listen: (port, host) => listen(server, port, host),
+    close: () => close(server),
+    closeIdle() {
+      server.closeIdleConnections();
+      for (const session of sessions) session.close();
+    },
+    closeAll() {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+async function listen(server: Server | Http2SecureServer, port: number, host: string) {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // An explicit backlog: Node's default of 511 overflows when thousands reconnect at once.
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+function close(server: Server | Http2SecureServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+}
