@@ -55,6 +55,12 @@ export interface HeraldConfig {
   readonly shutdownTimeoutMs: number;
   /** Serve the web UI (debugger and dashboard) at /ui/; off by default, on in development mode. */
   readonly ui: boolean;
+  /**
+   * Mercure's active subscriptions: subscription events (private updates on
+   * `/.well-known/mercure/subscriptions/{topic}/{subscriber}`) and the subscription API. Off by
+   * default: the events reveal who subscribes to what, to holders of the right tokens.
+   */
+  readonly subscriptions: boolean;
 }
 
 /** The JWS algorithms Herald verifies (and `herald token` signs with). */
@@ -141,6 +147,7 @@ export const DEFAULTS = Object.freeze({
   maxUnsentBytes: 1024 * 1024,
   shutdownTimeoutMs: 5_000,
   ui: false,
+  subscriptions: false,
 } as const satisfies Partial<HeraldConfig>);
 
 /** The options a caller must choose: the keys. Everything else has a default (`undefined` = it). */

@@ -56,7 +56,21 @@ export async function startHerald(
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
     maxPendingBytes: config.maxUnsentBytes,
+    subscriptionEvents: config.subscriptions,
+    onSubscriptionEventError: (error) => {
+      logger.error({ err: error }, 'subscription event not stored');
+    },
   });
+  if (hub.presence !== undefined) {
+    // A client resuming from the API's first lastEventID then replays nothing of earlier runs.
+    try {
+      hub.presence.seed(await backend.lastEventId());
+    } catch (error) {
+      hub.close();
+      await backend.close();
+      throw error;
+    }
+  }
   const connections = new ConnectionRegistry(config.heartbeatMs);
   metrics.watch(hub, connections, backend);
   const ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
@@ -102,6 +116,8 @@ export async function startHerald(
       }, config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);
+      // Every stream has ended: store their subscription events (active: false) before closing.
+      await hub.settle();
       await backend.close();
     })();
     return closing;

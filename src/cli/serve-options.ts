@@ -32,6 +32,7 @@ export const SERVE_FLAGS = {
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
   ui: { type: 'boolean' },
+  subscriptions: { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -59,6 +60,7 @@ ${JWT_HELP}
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
+  --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
   --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
 
 With no key configured, Herald starts in development mode: it generates a key, prints a
@@ -122,6 +124,12 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     (anonymousEnv === undefined ? undefined : boolean(anonymousEnv[1], anonymousEnv[0]));
   const uiEnv = pick('ui', 'HERALD_UI');
   const ui = values.ui ?? (uiEnv === undefined ? undefined : boolean(uiEnv[1], uiEnv[0]));
+  const subscriptionsEnv = pick('subscriptions', 'HERALD_SUBSCRIPTIONS');
+  const subscriptions =
+    values.subscriptions ??
+    (subscriptionsEnv === undefined
+      ? undefined
+      : boolean(subscriptionsEnv[1], subscriptionsEnv[0]));
   const logLevel = optional(pick('log-level', 'HERALD_LOG_LEVEL'), (v, name): LogLevel => {
     if (!(LOG_LEVELS as readonly string[]).includes(v)) {
       throw new OptionError(`${name} must be one of ${LOG_LEVELS.join(', ')}; got "${v}".`);
@@ -146,6 +154,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       // Development mode lets anonymous subscribers in, and serves the UI, unless told otherwise.
       anonymous: anonymous ?? (development ? true : undefined),
       ui: ui ?? (development ? true : undefined),
+      subscriptions,
       corsOrigins,
       publishOrigins: publishOrigins ?? corsOrigins,
       heartbeatMs: heartbeat === undefined ? undefined : heartbeat === 0 ? null : heartbeat,

@@ -16,6 +16,7 @@ export const ERROR_CATALOG = {
   HERALD_ERR_INVALID_TOKEN: { status: 401, title: 'Invalid token' },
   HERALD_ERR_FORBIDDEN: { status: 403, title: 'Not allowed' },
   HERALD_ERR_CSRF: { status: 403, title: 'Cross-site request refused' },
+  HERALD_ERR_RESERVED_TOPIC: { status: 403, title: 'Topic reserved for the hub' },
   HERALD_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   HERALD_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   HERALD_ERR_DUPLICATE_ID: { status: 409, title: 'An update with this id already exists' },

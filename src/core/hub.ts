@@ -1,7 +1,9 @@
 import type { Backend } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
+import { Presence } from './presence.ts';
 import { encodeFrame } from './sse-frame.ts';
+import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
 import type { FrameSink, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
@@ -23,6 +25,13 @@ export interface HubOptions {
   readonly maxPendingBytes: number;
   /** Called after each live update was written to every matching local subscriber. */
   readonly observeFanout?: ((seconds: number, deliveries: number) => void) | undefined;
+  /**
+   * Mercure's active subscriptions: publish a subscription event when a subscription starts and
+   * ends, and keep the cluster's active subscriptions (`presence`) from the events of every node.
+   */
+  readonly subscriptionEvents?: boolean | undefined;
+  /** Told when a subscription event cannot be stored; the subscription itself goes on. */
+  readonly onSubscriptionEventError?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -46,11 +55,15 @@ export interface SubscribeRequest {
   readonly sink: FrameSink;
   /** Resume strictly after this id; `earliest` replays all kept history. */
   readonly lastEventId?: string | undefined;
+  /** The token's `mercure.payload`, shown in subscription events. */
+  readonly payload?: unknown;
 }
 
 /** A subscription that has joined the live stream and knows where its replay starts. */
 export interface OpenedSubscription {
   readonly subscriber: Subscriber;
+  /** With subscription events on: the `urn:uuid:` that identifies this subscriber in them. */
+  readonly subscriberId: string | undefined;
   /**
    * Only when the request asked to resume: the id the stream resumes after, or `earliest`
    * when the requested id is not in history. Sent back as the `Last-Event-ID` header.
@@ -58,6 +71,15 @@ export interface OpenedSubscription {
   readonly resumedAfter: string | undefined;
   /** Writes the history to replay, then the live frames that arrived meanwhile; then live. */
   start(): Promise<void>;
+}
+
+/** What this node announced for one of its subscribers. */
+interface Announcement {
+  /** The subscriber's `urn:uuid:`, the same for each of its selectors. */
+  readonly id: string;
+  readonly payload: unknown;
+  /** Settles once the start is stored: the end is stored after it. */
+  started: Promise<void>;
 }
 
 /**
@@ -72,6 +94,14 @@ export class Hub {
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
   #dispatchSeq = 0;
+  /**
+   * With subscription events on: the active subscriptions of every node, and what this node
+   * announced for each of its subscribers (so that the end follows the start).
+   */
+  readonly presence: Presence | undefined;
+  readonly #announced = new Map<Subscriber, Announcement>();
+  /** Subscription events being stored, awaited by `settle()` before the backend closes. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly stats: HubStats = {
     published: 0,
     updatesDispatched: 0,
@@ -82,7 +112,11 @@ export class Hub {
   constructor(backend: Backend, options: HubOptions) {
     this.#backend = backend;
     this.#options = options;
+    const presence = options.subscriptionEvents === true ? new Presence() : undefined;
+    this.presence = presence;
     this.#unlisten = backend.onUpdate((update) => {
+      // Before delivery: a client that receives a subscription event finds the API agreeing.
+      presence?.observe(update);
       this.#dispatch(update);
     });
   }
@@ -108,6 +142,14 @@ export class Hub {
       );
     }
     const valid = updates.map((update) => validateNewUpdate(update, this.#options));
+    const reserved = valid.flatMap((update) => update.topics).find(isReservedTopic);
+    if (reserved !== undefined) {
+      // Only hubs write there: the subscription API trusts what it reads on these topics.
+      throw new HeraldError(
+        'HERALD_ERR_RESERVED_TOPIC',
+        `The topic "${reserved}" is reserved for the hub's subscription events.`,
+      );
+    }
     const stored = await this.#backend.append(valid);
     this.stats.published += stored.length;
     return stored;
@@ -132,10 +174,13 @@ export class Hub {
     }
     const selectors = [...new Set(request.selectors)].map(compileSelector);
     const subscriber = new Subscriber(selectors, request.grants, request.sink);
+    // Announced before joining: nothing may be written to the sink before the caller is ready.
+    const subscriberId =
+      this.presence === undefined ? undefined : await this.#announceStart(subscriber, request);
     const { lastEventId } = request;
     if (lastEventId === undefined) {
       this.#index.add(subscriber);
-      return { subscriber, resumedAfter: undefined, start: () => Promise.resolve() };
+      return { subscriber, subscriberId, resumedAfter: undefined, start: () => Promise.resolve() };
     }
 
     subscriber.pending = { frames: [], ids: new Set(), bytes: 0 };
@@ -144,7 +189,7 @@ export class Hub {
     try {
       history = await this.#backend.readAfter(lastEventId);
     } catch (error) {
-      this.#index.delete(subscriber);
+      this.unsubscribe(subscriber);
       throw error;
     }
     const resumedAfter = history.found ? lastEventId : EARLIEST;
@@ -164,17 +209,66 @@ export class Hub {
       subscriber.pending = undefined;
       for (const frame of frames) subscriber.sink.write(frame);
     };
-    return { subscriber, resumedAfter, start };
+    return { subscriber, subscriberId, resumedAfter, start };
   }
 
-  /** Removes a subscriber from delivery; the HTTP layer calls it when the stream ends. */
+  /**
+   * Removes a subscriber from delivery; the HTTP layer calls it once when the stream ends.
+   * With subscription events on, announces the end, after the start was stored.
+   */
   unsubscribe(subscriber: Subscriber): void {
     this.#index.delete(subscriber);
+    const announcement = this.#announced.get(subscriber);
+    if (announcement === undefined) return;
+    this.#announced.delete(subscriber);
+    this.#track(announcement.started.then(() => this.#announce(subscriber, announcement, false)));
+  }
+
+  /** Resolves once every subscription event started so far is stored (or failed). */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   /** Stops delivering. Open streams are the HTTP layer's to end. */
   close(): void {
     this.#unlisten();
+  }
+
+  async #announceStart(subscriber: Subscriber, request: SubscribeRequest): Promise<string> {
+    const announcement: Announcement = {
+      id: `urn:uuid:${crypto.randomUUID()}`,
+      payload: request.payload,
+      started: Promise.resolve(),
+    };
+    const started = this.#announce(subscriber, announcement, true);
+    announcement.started = started;
+    this.#announced.set(subscriber, announcement);
+    this.#track(started);
+    await started;
+    return announcement.id;
+  }
+
+  /** Stores one subscription event per selector, in one batch; never rejects. */
+  async #announce(
+    subscriber: Subscriber,
+    announcement: Announcement,
+    active: boolean,
+  ): Promise<void> {
+    const events = subscriber.selectors.map((selector) =>
+      subscriptionEvent(
+        subscriptionDocument(selector.source, announcement.id, active, announcement.payload),
+      ),
+    );
+    try {
+      await this.#backend.append(events);
+    } catch (error) {
+      this.#options.onSubscriptionEventError?.(error);
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
   }
 
   #frameOf(update: Update): Uint8Array {

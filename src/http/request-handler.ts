@@ -9,6 +9,7 @@ import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
+import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
 
 export const HUB_PATH = '/.well-known/mercure';
 
@@ -49,6 +50,15 @@ export function createRequestHandler(
             'HERALD_ERR_METHOD_NOT_ALLOWED',
             `${req.method ?? 'This method'} is not allowed here; use GET to subscribe or POST to publish.`,
           );
+      }
+    }
+    // Served only with --subscriptions: otherwise these paths are unknown (404).
+    const presence = context.hub.presence;
+    if (presence !== undefined && isSubscriptionsPath(url.pathname)) {
+      if (req.method === 'GET') return handleSubscriptions(context, presence, req, res, url);
+      if (req.method === 'OPTIONS') {
+        answerPreflight(res);
+        return;
       }
     }
     if (req.method === 'GET') {

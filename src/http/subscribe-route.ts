@@ -35,6 +35,7 @@ export async function handleSubscribe(
     grants: { privateSelectors: grants.subscribe },
     sink: connection,
     lastEventId,
+    payload: grants.payload,
   });
   const end = () => {
     context.hub.unsubscribe(opened.subscriber);

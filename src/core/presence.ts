@@ -1,0 +1,74 @@
+import type { SubscriptionDocument } from './subscription-events.ts';
+import { readSubscriptionEvent } from './subscription-events.ts';
+import type { Update } from './update.ts';
+
+/**
+ * The active subscriptions of the whole cluster, derived from the subscription events in the
+ * live feed. Every node sees every node's events (Backend.onUpdate), so every node holds the
+ * same set and the subscription API answers the same everywhere; nothing is kept only for the
+ * subscriptions of this process. Pure: fed update by update, in feed order.
+ *
+ * Known limit: a node that dies without shutting down cannot publish `active: false` for its
+ * subscriptions; they stay listed until they are announced again as ended (see
+ * docs/protocol.md, "Active subscriptions").
+ */
+export class Presence {
+  /** Active subscriptions by topic selector, then by id, in the order they started. */
+  readonly #byTopic = new Map<string, Map<string, SubscriptionDocument>>();
+  #size = 0;
+  #lastEventId: string | undefined;
+
+  /** How many subscriptions are active. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * The id of the last update of the feed applied: the state is exactly that of the feed up to
+   * it, so a client resuming after it misses no subscription event. `undefined` before any.
+   */
+  get lastEventId(): string | undefined {
+    return this.#lastEventId;
+  }
+
+  /**
+   * Sets where the feed stood when this node started, unless an update was already seen: a
+   * client resuming from it then replays none of the history of earlier runs.
+   */
+  seed(lastEventId: string | undefined): void {
+    this.#lastEventId ??= lastEventId;
+  }
+
+  /** Applies one update of the live feed: every update moves `lastEventId`. */
+  observe(update: Update): void {
+    this.#lastEventId = update.id;
+    const document = readSubscriptionEvent(update);
+    if (document === undefined) return;
+    let forTopic = this.#byTopic.get(document.topic);
+    if (document.active) {
+      if (forTopic === undefined) {
+        forTopic = new Map();
+        this.#byTopic.set(document.topic, forTopic);
+      }
+      if (!forTopic.has(document.id)) this.#size++;
+      forTopic.set(document.id, document);
+      return;
+    }
+    if (forTopic?.delete(document.id) !== true) return;
+    this.#size--;
+    if (forTopic.size === 0) this.#byTopic.delete(document.topic);
+  }
+
+  /** Every active subscription, or those of one topic selector (compared as strings). */
+  list(topic?: string): SubscriptionDocument[] {
+    if (topic !== undefined) return [...(this.#byTopic.get(topic)?.values() ?? [])];
+    const all: SubscriptionDocument[] = [];
+    for (const forTopic of this.#byTopic.values()) all.push(...forTopic.values());
+    return all;
+  }
+
+  /** One active subscription, by its id. */
+  get(topic: string, id: string): SubscriptionDocument | undefined {
+    return this.#byTopic.get(topic)?.get(id);
+  }
+}

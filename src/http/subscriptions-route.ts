@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { findToken } from '../auth/token-source.ts';
+import { HeraldError } from '../core/errors.ts';
+import type { Presence } from '../core/presence.ts';
+import {
+  documentJson,
+  JSONLD_CONTEXT,
+  SUBSCRIPTIONS_PATH,
+  subscriptionId,
+  topicCollectionId,
+} from '../core/subscription-events.ts';
+import { anySelectorMatches } from '../core/topic-selector.ts';
+import type { RouteContext } from './context.ts';
+
+/** Whether a path belongs to the subscription API (served only with `--subscriptions`). */
+export function isSubscriptionsPath(pathname: string): boolean {
+  return pathname === SUBSCRIPTIONS_PATH || pathname.startsWith(`${SUBSCRIPTIONS_PATH}/`);
+}
+
+/**
+ * `GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]`: Mercure's subscription
+ * API. The caller's subscriber token must cover the URL asked for, whatever anonymous access
+ * allows: the answer says who subscribes to what. The state is the cluster's, read from the
+ * subscription events every node publishes, with the `lastEventID` it stands at.
+ */
+export async function handleSubscriptions(
+  context: RouteContext,
+  presence: Presence,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
+  if (found === undefined) {
+    throw new HeraldError(
+      'HERALD_ERR_UNAUTHORIZED',
+      'The subscription API needs a subscriber token whose mercure.subscribe selectors cover its URL.',
+    );
+  }
+  const grants = await context.verifier.verify(found.token, 'subscriber');
+  const segments = pathSegments(url.pathname);
+  if (segments === undefined) {
+    throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
+  }
+  const [topic, subscriber] = segments;
+  // Authorized against the URL in the form the hub writes it (the topic of the matching
+  // subscription events), or exactly as requested when a client encoded it otherwise.
+  const canonical =
+    topic === undefined
+      ? SUBSCRIPTIONS_PATH
+      : subscriber === undefined
+        ? topicCollectionId(topic)
+        : subscriptionId(topic, subscriber);
+  if (!anySelectorMatches(grants.subscribe, [canonical, url.pathname])) {
+    throw new HeraldError(
+      'HERALD_ERR_FORBIDDEN',
+      `The token's subscribe selectors do not cover ${canonical}.`,
+    );
+  }
+
+  // Read in one go, so that the list is exactly the state at `lastEventID`.
+  const lastEventID = presence.lastEventId ?? 'earliest';
+  let body: Record<string, unknown>;
+  if (topic !== undefined && subscriber !== undefined) {
+    const document = presence.get(topic, canonical);
+    if (document === undefined) {
+      throw new HeraldError(
+        'HERALD_ERR_NOT_FOUND',
+        'No active subscription has this topic selector and subscriber.',
+      );
+    }
+    body = documentJson(document, { context: true, lastEventID });
+  } else {
+    body = {
+      '@context': JSONLD_CONTEXT,
+      id: canonical,
+      type: 'Subscriptions',
+      lastEventID,
+      subscriptions: presence.list(topic).map((document) => documentJson(document)),
+    };
+  }
+
+  const etag = entityTag(lastEventID);
+  const headers = {
+    ETag: etag,
+    'Cache-Control': 'must-revalidate',
+    Link: '</.well-known/mercure>; rel="mercure"',
+  };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const json = JSON.stringify(body, null, 2);
+  res.writeHead(200, {
+    ...headers,
+    'Content-Type': 'application/ld+json',
+    'Content-Length': Buffer.byteLength(json),
+  });
+  res.end(json);
+}
+
+/**
+ * The decoded `{topic}` and `{subscriber}` of an API path (none, one or both), or `undefined`
+ * for a path of another shape or with a malformed escape.
+ */
+function pathSegments(pathname: string): string[] | undefined {
+  const rest = pathname.slice(SUBSCRIPTIONS_PATH.length);
+  if (rest === '') return [];
+  const raw = rest.slice(1).split('/');
+  if (raw.length > 2 || raw.some((segment) => segment === '')) return undefined;
+  try {
+    return raw.map((segment) => decodeURIComponent(segment));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A quoted entity tag (RFC 9110) naming the state: the last event id, with `%` and `"` escaped
+ * and its UTF-8 bytes written as Node writes header values.
+ */
+function entityTag(lastEventId: string): string {
+  const escaped = lastEventId.replaceAll('%', '%25').replaceAll('"', '%22');
+  return `"${Buffer.from(escaped, 'utf8').toString('latin1')}"`;
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryBackend } from '../../src/backends/memory.ts';
+import { Hub } from '../../src/core/hub.ts';
+import { Presence } from '../../src/core/presence.ts';
+import type { FrameSink } from '../../src/core/subscriber.ts';
+import {
+  expandSegment,
+  subscriptionDocument,
+  subscriptionEvent,
+  subscriptionId,
+} from '../../src/core/subscription-events.ts';
+
+const LIMITS = {
+  maxTopicsPerUpdate: 64,
+  maxUpdatesPerPublish: 1000,
+  maxSelectorsPerSubscription: 64,
+  maxPendingBytes: 1 << 20,
+  subscriptionEvents: true,
+};
+
+/** A sink that keeps what it is given; the hub needs nothing more of a connection here. */
+class CollectingSink implements FrameSink {
+  readonly frames: Uint8Array[] = [];
+  closed = false;
+  write(frame: Uint8Array): boolean {
+    this.frames.push(frame);
+    return true;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+test('every node of a cluster derives the same active subscriptions from the shared feed', async () => {
+  // Two hubs on one backend: the backend hands each of them every update, as a cluster's does.
+  const backend = new MemoryBackend({ historySize: 100 });
+  const nodeA = new Hub(backend, LIMITS);
+  const nodeB = new Hub(backend, LIMITS);
+  const opened = await nodeA.subscribe({
+    selectors: ['https://example.com/books/{id}', 'https://example.com/chat'],
+    grants: { privateSelectors: [] },
+    sink: new CollectingSink(),
+    payload: { name: 'alice' },
+  });
+  const subscriber = opened.subscriberId ?? '';
+  assert.match(subscriber, /^urn:uuid:/);
+  for (const node of [nodeA, nodeB]) {
+    assert.equal(node.presence?.size, 2);
+    assert.deepEqual(
+      node.presence.get(
+        'https://example.com/chat',
+        subscriptionId('https://example.com/chat', subscriber),
+      ),
+      {
+        id: subscriptionId('https://example.com/chat', subscriber),
+        type: 'Subscription',
+        subscriber,
+        topic: 'https://example.com/chat',
+        active: true,
+        payload: { name: 'alice' },
+      },
+    );
+    assert.equal(node.presence.lastEventId, await backend.lastEventId());
+  }
+
+  nodeA.unsubscribe(opened.subscriber);
+  await nodeA.settle();
+  for (const node of [nodeA, nodeB]) {
+    assert.equal(node.presence?.size, 0);
+    assert.deepEqual(node.presence.list(), []);
+  }
+  nodeA.close();
+  nodeB.close();
+  await backend.close();
+});
+
+test('presence ignores updates that are not well-formed subscription events', () => {
+  const presence = new Presence();
+  const real = subscriptionEvent(
+    subscriptionDocument('https://example.com/a', 'urn:uuid:1', true, undefined),
+  );
+  let n = 0;
+  const observe = (update: typeof real) => {
+    presence.observe({ ...update, id: `id-${++n}` });
+  };
+  // Public, or on a topic that does not name the document, or not the draft's shape: ignored.
+  observe({ ...real, private: false });
+  observe({ ...real, topics: [subscriptionId('https://example.com/b', 'urn:uuid:1')] });
+  observe({ ...real, data: '{"type":"Subscription"}' });
+  observe({ ...real, data: 'not json' });
+  assert.equal(presence.size, 0);
+  assert.equal(presence.lastEventId, 'id-4', 'every update moves lastEventId');
+  observe(real);
+  observe(real);
+  assert.equal(presence.size, 1, 'the same start seen twice is one subscription');
+  observe(
+    subscriptionEvent(subscriptionDocument('https://example.com/a', 'urn:uuid:1', false, null)),
+  );
+  assert.equal(presence.size, 0);
+  // An end never started is nothing to remove.
+  observe(
+    subscriptionEvent(subscriptionDocument('https://example.com/c', 'urn:uuid:2', false, null)),
+  );
+  assert.equal(presence.size, 0);
+  presence.seed('older');
+  assert.equal(presence.lastEventId, 'id-8', 'a seed never moves a feed already seen');
+});
+
+test('topic selectors and subscriber ids are percent-encoded as RFC 6570 expands them', () => {
+  assert.equal(
+    expandSegment("https://example.com/{selector}?a=b c!'()*~._-é"),
+    'https%3A%2F%2Fexample.com%2F%7Bselector%7D%3Fa%3Db%20c%21%27%28%29%2A~._-%C3%A9',
+  );
+  // The draft's own example.
+  assert.equal(
+    subscriptionId(
+      'https://example.com/{selector}',
+      'urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6',
+    ),
+    '/.well-known/mercure/subscriptions/https%3A%2F%2Fexample.com%2F%7Bselector%7D/urn%3Auuid%3Abb3de268-05b0-4c65-b44e-8f9acefc29d6',
+  );
+});
