@@ -62,8 +62,14 @@ export async function startHerald(
     },
   });
   if (hub.presence !== undefined) {
-    // A client resuming from the API's first lastEventID then replays nothing of earlier runs.
     try {
+      // This process is the SQLite file's only hub: subscriptions an earlier run left open
+      // ended when it stopped. Announce it, so that clients replaying history see them end.
+      if (config.store.kind === 'sqlite') {
+        const ended = await hub.endDanglingSubscriptions();
+        if (ended > 0) logger.warn({ ended }, 'ended subscriptions left open by an earlier run');
+      }
+      // A client resuming from the API's first lastEventID then replays nothing of earlier runs.
       hub.presence.seed(await backend.lastEventId());
     } catch (error) {
       hub.close();

@@ -224,6 +224,23 @@ export class Hub {
     this.#track(announcement.started.then(() => this.#announce(subscriber, announcement, false)));
   }
 
+  /**
+   * For a hub that is the only node of its store, at start-up: announces the end of every
+   * subscription that history shows started but never ended. Those belonged to an earlier run
+   * that crashed and could not say so; clients replaying history then see them end. Resolves
+   * with how many were ended.
+   */
+  async endDanglingSubscriptions(): Promise<number> {
+    const history = await this.#backend.readAfter(EARLIEST);
+    const dangling = new Presence();
+    for await (const update of history.updates) dangling.observe(update);
+    const ends = dangling
+      .list()
+      .map((document) => subscriptionEvent({ ...document, active: false }));
+    if (ends.length > 0) await this.#backend.append(ends);
+    return ends.length;
+  }
+
   /** Resolves once every subscription event started so far is stored (or failed). */
   async settle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);

@@ -316,6 +316,8 @@ test('a hub that shuts down gracefully announces the end of each of its subscrip
 
   const second = runCli(t, args, env);
   const secondUrl = await second.ready;
+  // The end was stored at shutdown: the restarted hub finds nothing left open.
+  assert.doesNotMatch(second.stdout, /left open/);
   const token = await mintToken({ key, algorithm: 'HS256', subscribe: [EVERY_SUBSCRIPTION] });
   // Before anything happens on the restarted hub: nothing is listed, and lastEventID is where
   // the feed stands (not `earliest`), so resuming from it replays nothing of the earlier run.
@@ -341,6 +343,43 @@ test('a hub that shuts down gracefully announces the end of each of its subscrip
   );
   assert.equal(replayed[0]?.['subscriber'], replayed[1]?.['subscriber']);
   assert.equal(snapshot['lastEventID'], events[1]?.id);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+});
+
+test('a single hub restarted after a crash announces the end of the subscriptions it left open', async (t) => {
+  const key = 'presence-test-key-of-thirty-two-bytes-or-more';
+  const file = join(tempDir(t), 'presence.db');
+  const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--store', `sqlite:${file}`];
+  const env = { HERALD_JWT_KEY: key, HERALD_SUBSCRIPTIONS: 'true' };
+  const first = runCli(t, args, env);
+  const firstUrl = await first.ready;
+  const alice = await EventStream.open(t, `${firstUrl}?topic=${encodeURIComponent(BOOKS)}`, {
+    Authorization: `Bearer ${await mintToken({ key, algorithm: 'HS256', payload: { name: 'alice' } })}`,
+  });
+  // A crash: the hub cannot announce anything.
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await alice.waitForEnd();
+
+  const second = runCli(t, args, env);
+  const secondUrl = await second.ready;
+  assert.match(second.stdout, /ended subscriptions left open by an earlier run/);
+  const token = await mintToken({ key, algorithm: 'HS256', subscribe: [EVERY_SUBSCRIPTION] });
+  const history = await EventStream.open(
+    t,
+    `${secondUrl}?topic=${encodeURIComponent(EVENTS)}&lastEventID=earliest`,
+    { Authorization: `Bearer ${token}` },
+  );
+  const replayed = (await history.waitForEvents(2)).map(document);
+  assert.deepEqual(
+    replayed.map((item) => [item['topic'], item['active'], item['payload']]),
+    [
+      [BOOKS, true, { name: 'alice' }],
+      [BOOKS, false, { name: 'alice' }],
+    ],
+  );
+  assert.equal(replayed[0]?.['subscriber'], replayed[1]?.['subscriber']);
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0);
 });
