@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { Presence } from '../core/presence.ts';
@@ -11,6 +10,7 @@ import {
 } from '../core/subscription-events.ts';
 import { anySelectorMatches } from '../core/topic-selector.ts';
 import type { RouteContext } from './context.ts';
+import type { HubRequest, HubResponse } from './http-message.ts';
 
 /** Whether a path belongs to the subscription API (served only with `--subscriptions`). */
 export function isSubscriptionsPath(pathname: string): boolean {
@@ -26,8 +26,8 @@ export function isSubscriptionsPath(pathname: string): boolean {
 export async function handleSubscriptions(
   context: RouteContext,
   presence: Presence,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HubRequest,
+  res: HubResponse,
   url: URL,
 ): Promise<void> {
   const found = findToken(req.headers, url.searchParams, context.config.cookieName);
