@@ -2,7 +2,6 @@ import type { Grants } from '../auth/grants.ts';
 import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
-import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { SseConnection } from './sse-connection.ts';
@@ -61,9 +60,8 @@ export async function handleSubscribe(
   if (opened.resumedAfter !== undefined) {
     headers['Last-Event-ID'] = utf8ToHeader(opened.resumedAfter);
   }
-  res.writeHead(200, headers);
-  // A first comment flushes the headers now, so the client knows it is connected.
-  res.write(COMMENT_FRAME);
+  // The head and a first comment go now, so the client knows it is connected.
+  connection.open(headers);
   await opened.start();
 }
 

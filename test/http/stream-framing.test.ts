@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { test } from 'node:test';
+import { chunkOf } from '../../src/http/chunk-framing.ts';
+import { startTestHub } from '../support/test-hub.ts';
+
+const TOPIC = 'https://example.com/framing';
+
+/** A raw connection that keeps every byte it receives, as latin1 text. */
+function rawSubscribe(
+  url: string,
+  version: '1.0' | '1.1',
+): { socket: Socket; bytes: () => string } {
+  const target = new URL(url);
+  const socket = connect({ host: target.hostname, port: Number(target.port) });
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.write(
+    `GET ${target.pathname}${target.search} HTTP/${version}\r\nHost: ${target.host}\r\n\r\n`,
+  );
+  return { socket, bytes: () => received };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Decodes a chunked body strictly (RFC 9112 §7.1); returns the data and whether it ended. */
+function dechunk(body: string): { data: string; ended: boolean } {
+  let data = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = body.indexOf('\r\n', at);
+    if (lineEnd === -1) return { data, ended: false };
+    const sizeText = body.slice(at, lineEnd);
+    assert.match(sizeText, /^[0-9a-f]+$/, `a chunk size line, at byte ${at}`);
+    const size = parseInt(sizeText, 16);
+    if (size === 0) {
+      assert.equal(body.slice(lineEnd + 2), '\r\n', 'the last chunk ends the body');
+      return { data, ended: true };
+    }
+    const start = lineEnd + 2;
+    if (body.length < start + size + 2) return { data, ended: false };
+    data += body.slice(start, start + size);
+    assert.equal(body.slice(start + size, start + size + 2), '\r\n', 'CRLF after chunk data');
+    at = start + size + 2;
+  }
+}
+
+function split(response: string): { head: string; body: string } {
+  const end = response.indexOf('\r\n\r\n');
+  return { head: response.slice(0, end), body: response.slice(end + 4) };
+}
+
+test('chunkOf frames bytes as one chunk, once per frame object', () => {
+  const frame = new TextEncoder().encode('id: a\ndata: été\n\n');
+  const chunk = chunkOf(frame);
+  assert.equal(chunk.toString('latin1', 0, 4), `${frame.byteLength.toString(16)}\r\n`);
+  assert.deepEqual(chunk.subarray(4, 4 + frame.byteLength), Buffer.from(frame));
+  assert.equal(chunk.toString('latin1', 4 + frame.byteLength), '\r\n');
+  assert.equal(chunkOf(frame), chunk, 'the same frame object reuses its chunk');
+  const other = new TextEncoder().encode('data: x\n\n');
+  assert.notEqual(chunkOf(other), chunk);
+  assert.equal(chunkOf(new Uint8Array(0)).byteLength, 0, 'an empty frame sends no last-chunk');
+});
+
+test('an HTTP/1.1 stream is well-formed chunked SSE, in order, ended by the last chunk', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.1');
+  t.after(() => socket.destroy());
+  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  const datas = ['first', 'line one\nline two', 'a'.repeat(5000), 'commande-été'];
+  for (const data of datas) assert.equal((await hub.publish({ topic: TOPIC, data })).status, 200);
+  await until(() => dechunk(split(bytes()).body).data.includes('commande-'), 'four events');
+
+  const { head, body } = split(bytes());
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(head, /\r\nTransfer-Encoding: chunked(\r\n|$)/i);
+  assert.match(head, /\r\nContent-Type: text\/event-stream; charset=utf-8(\r\n|$)/i);
+  const events = Buffer.from(dechunk(body).data, 'latin1').toString('utf8').split('\n\n');
+  assert.equal(events[0], ':', 'the first comment');
+  assert.deepEqual(
+    events.slice(1, -1).map((event) =>
+      event
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => line.slice(6))
+        .join('\n'),
+    ),
+    datas,
+  );
+  assert.match(events[1] ?? '', /^id: urn:uuid:/);
+
+  // Ending the stream (shutdown) sends the last chunk: the body is complete, not cut.
+  const closed = once(socket, 'end');
+  await hub.herald.close();
+  await closed;
+  assert.equal(dechunk(split(bytes()).body).ended, true);
+  assert.deepEqual(hub.internalErrors, []);
+});
+
+test('an HTTP/1.0 stream is plain SSE bytes, delimited by the connection close', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.0');
+  t.after(() => socket.destroy());
+  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  assert.equal((await hub.publish({ topic: TOPIC, data: 'over 1.0' })).status, 200);
+  await until(() => bytes().includes('data: over 1.0\n\n'), 'the event');
+  const { head, body } = split(bytes());
+  assert.doesNotMatch(head, /transfer-encoding/i);
+  assert.match(body, /^:\n\nid: [^\n]+\ndata: over 1\.0\n\n$/);
+  const closed = once(socket, 'close');
+  await hub.herald.close();
+  await closed;
+  assert.deepEqual(hub.internalErrors, []);
+});
