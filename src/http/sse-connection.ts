@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { FrameSink } from '../core/subscriber.ts';
 import { chunkOf } from './chunk-framing.ts';
+import type { Flushable } from './flush-queue.ts';
+import { flushQueue } from './flush-queue.ts';
 import type { HubResponse } from './http-message.ts';
 
 export interface SseConnectionLimits {
@@ -19,22 +21,26 @@ export interface SseConnectionLimits {
  * client can neither hold server memory nor slow the others. The client resumes with
  * Last-Event-ID and loses nothing that history still holds.
  *
- * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket, each as one
- * pre-framed chunk shared by every subscriber of the update (see chunk-framing.ts): the same
- * bytes `res.write` would send, without its per-call cork, nextTick and three-piece writev.
- * `end()` still goes through the response, which writes the last chunk and keeps the
- * connection reusable.
+ * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket: the bytes
+ * `res.write` would send, without its per-call cork, nextTick and three-piece writev. They are
+ * queued and written by the process's flush queue (flush-queue.ts): one frame leaves as the
+ * update's pre-framed chunk, shared by every subscriber (chunk-framing.ts); several frames
+ * queued meanwhile leave as one chunk in one write. `end()` still goes through the response,
+ * which writes the last chunk and keeps the connection reusable.
  */
-export class SseConnection implements FrameSink {
+export class SseConnection implements FrameSink, Flushable {
   readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
   readonly #onDrop: () => void;
   /** Set once the head is sent, when this HTTP/1.1 response owns its socket. */
   #socket: Socket | undefined;
-  /** Whether the socket path wraps each frame in a chunk (HTTP/1.1), or sends it bare (1.0). */
+  /** Whether the socket path wraps frames in a chunk (HTTP/1.1), or sends them bare (1.0). */
   #chunked = false;
   /** Frames written before the head was sent (a publish racing the subscription's start). */
   #early: Uint8Array[] | undefined = [];
+  /** Frames waiting for the flush queue: none, one (the common case, no array), or several. */
+  #queued: Uint8Array | Uint8Array[] | undefined;
+  #queuedBytes = 0;
   #closed = false;
 
   constructor(res: HubResponse, limits: SseConnectionLimits, onDrop: () => void) {
@@ -43,6 +49,7 @@ export class SseConnection implements FrameSink {
     this.#onDrop = onDrop;
     res.once('close', () => {
       this.#closed = true;
+      this.#queued = undefined;
     });
   }
 
@@ -78,12 +85,21 @@ export class SseConnection implements FrameSink {
       this.#res.write(frame);
       unsent = this.#res.writableLength;
     } else {
-      if (socket.destroyed) return false;
-      socket.write(this.#chunked ? chunkOf(frame) : frame);
-      unsent = socket.writableLength;
+      const queued = this.#queued;
+      if (queued === undefined) {
+        this.#queued = frame;
+        flushQueue.add(this);
+      } else if (Array.isArray(queued)) {
+        queued.push(frame);
+      } else {
+        this.#queued = [queued, frame];
+      }
+      this.#queuedBytes += frame.byteLength;
+      unsent = socket.writableLength + this.#queuedBytes;
     }
     if (unsent > this.#limits.maxUnsentBytes) {
       this.#closed = true;
+      this.#queued = undefined;
       this.#onDrop();
       // The queue cannot be flushed to a client that does not read: discard it.
       this.#res.destroy();
@@ -92,16 +108,51 @@ export class SseConnection implements FrameSink {
     return unsent < this.#limits.highWaterMark;
   }
 
+  /** Writes the queued frames to the socket in one write. */
+  flush(): void {
+    const queued = this.#queued;
+    const socket = this.#socket;
+    if (queued === undefined || socket === undefined) return;
+    this.#queued = undefined;
+    const bytes = this.#queuedBytes;
+    this.#queuedBytes = 0;
+    if (this.#closed || socket.destroyed) return;
+    if (!Array.isArray(queued)) {
+      socket.write(this.#chunked ? chunkOf(queued) : queued);
+      return;
+    }
+    // Several frames: one chunk holding them all, one copy, one syscall.
+    const head = this.#chunked ? `${bytes.toString(16)}\r\n` : '';
+    const out = Buffer.allocUnsafe(head.length + bytes + (this.#chunked ? 2 : 0));
+    let at = out.write(head, 'latin1');
+    for (const frame of queued) {
+      out.set(frame, at);
+      at += frame.byteLength;
+    }
+    if (this.#chunked) out.write('\r\n', at, 'latin1');
+    socket.write(out);
+  }
+
   async drained(): Promise<void> {
     if (this.#closed) return;
     const socket = this.#socket;
-    const unsent = socket === undefined ? this.#res.writableLength : socket.writableLength;
-    if (unsent < this.#limits.highWaterMark) return;
-    // Node tells the response of a drain only after `res.write` returned false: with the
-    // socket path, the socket's own event is the one to wait for.
-    const emitter = socket ?? this.#res;
+    if (socket === undefined) {
+      if (this.#res.writableLength < this.#limits.highWaterMark) return;
+      await this.#until(this.#res);
+      return;
+    }
+    // A replay waits for the socket, not for the flush queue's turn.
+    this.flush();
+    // Node emits 'drain' only after a write found the buffer full; otherwise there is
+    // nothing to wait for.
+    if (socket.writableLength < this.#limits.highWaterMark || !socket.writableNeedDrain) return;
+    await this.#until(socket);
+  }
+
+  /** Resolves on the emitter's next drain, or when the stream closes. */
+  #until(emitter: HubResponse | Socket): Promise<void> {
     const res = this.#res;
-    await new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       const done = () => {
         emitter.off('drain', done);
         res.off('close', done);
@@ -114,6 +165,8 @@ export class SseConnection implements FrameSink {
 
   close(): void {
     if (this.#closed) return;
+    // What was queued before the end goes first.
+    this.flush();
     this.#closed = true;
     this.#res.end();
   }

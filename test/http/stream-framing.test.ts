@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
+import { fetch } from 'undici';
 import { chunkOf } from '../../src/http/chunk-framing.ts';
 import { startTestHub } from '../support/test-hub.ts';
 
@@ -102,6 +103,31 @@ test('an HTTP/1.1 stream is well-formed chunked SSE, in order, ended by the last
   await hub.herald.close();
   await closed;
   assert.equal(dechunk(split(bytes()).body).ended, true);
+  assert.deepEqual(hub.internalErrors, []);
+});
+
+test('updates queued in the same turn leave as one chunk, in order', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.1');
+  t.after(() => socket.destroy());
+  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  const token = await hub.token({ publish: ['*'] });
+  const batch = ['one', 'two', 'three'].map((data) => ({ topic: TOPIC, data }));
+  const response = await fetch(hub.hubUrl, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(batch),
+  });
+  assert.equal(response.status, 200);
+  await until(() => dechunk(split(bytes()).body).data.includes('data: three'), 'the batch');
+  const { body } = split(bytes());
+  // The first comment's chunk, then one chunk holding the three frames.
+  const chunks = body.split(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/).filter(Boolean);
+  assert.equal(chunks.length, 2, `two chunks in ${JSON.stringify(body)}`);
+  assert.match(
+    chunks[1] ?? '',
+    /^id: [^\n]+\ndata: one\n\nid: [^\n]+\ndata: two\n\nid: [^\n]+\ndata: three\n\n\r\n$/,
+  );
   assert.deepEqual(hub.internalErrors, []);
 });
 
