@@ -144,6 +144,10 @@ export class RedisBackend implements Backend {
     try {
       await commands.connect();
       await feed.connect();
+      // A failed SELECT of the URL's database is only reported as an error event, before the
+      // answer to a command sent after it: refuse to run on the wrong database.
+      await Promise.all([commands.ping(), feed.ping()]);
+      if (lastError !== undefined) throw asError(lastError);
       const lastSeen = await lastGeneratedId(commands, `${options.keyPrefix}stream`);
       opened = true;
       return new RedisBackend(commands, feed, options, lastSeen);
@@ -399,6 +403,10 @@ function duplicateIndex(error: unknown): number | undefined {
     return undefined;
   }
   return Number(error.message.slice(DUPLICATE_REPLY.length + 1));
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }
 
 function retryDelay(attempt: number): number {

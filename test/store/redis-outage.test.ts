@@ -1,0 +1,192 @@
+/**
+ * What a Redis outage does to a running hub, end to end: real HTTP publishers under load, a
+ * real subscriber, a redis-server of the test's own that is killed (or frozen) and brought back.
+ * Every publish answered 200 must be delivered and kept; every other one is a 503; readiness
+ * follows Redis; the subscriber's stream survives and goes on without a gap or a repeat.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fetch } from 'undici';
+import { EventStream } from '../support/event-stream.ts';
+import { PrivateRedis } from '../support/private-redis.ts';
+import { uniquePrefix } from '../support/redis.ts';
+import { startTestHub } from '../support/test-hub.ts';
+
+const TOPIC = 'https://example.com/outage';
+const PUBLISHERS = 6;
+
+type Phase = 'before' | 'down' | 'after';
+
+interface Outcome {
+  readonly publisher: number;
+  readonly data: string;
+  readonly phase: Phase;
+  readonly status: number;
+  readonly body: string;
+}
+
+async function readiness(hubUrl: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(new URL('/readyz', hubUrl));
+  return { status: response.status, body: await response.text() };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+async function outage(
+  t: TestContext,
+  redis: PrivateRedis,
+  interrupt: () => Promise<void>,
+  resume: () => Promise<void>,
+): Promise<void> {
+  const prefix = uniquePrefix('outage');
+  const hub = await startTestHub(t, {
+    store: { kind: 'redis', url: redis.url, keyPrefix: prefix },
+    heartbeatMs: 200,
+  });
+  const authorization = { Authorization: `Bearer ${await hub.token({ subscribe: ['*'] })}` };
+  const live = await EventStream.open(t, hub.subscribeUrl([TOPIC]), authorization);
+  assert.equal(live.status, 200);
+
+  let phase: Phase = 'before';
+  let stopping = false;
+  const outcomes: Outcome[] = [];
+  const publishers = Array.from({ length: PUBLISHERS }, async (_, publisher) => {
+    for (let n = 0; !stopping; n++) {
+      const data = `p${publisher}-${n}`;
+      const sentIn = phase;
+      const { status, body } = await hub.publish({ topic: TOPIC, data });
+      outcomes.push({ publisher, data, phase: sentIn, status, body });
+      // Refusals come back at once: do not spin on them.
+      if (status !== 200) await delay(20);
+    }
+  });
+
+  await delay(1_000);
+  phase = 'down';
+  await interrupt();
+  const heartbeatsAtOutage = live.comments;
+  const notReady = await until('/readyz to answer 503', async () => {
+    const ready = await readiness(hub.hubUrl);
+    return ready.status === 503 ? ready : undefined;
+  });
+  assert.equal(
+    (JSON.parse(notReady.body) as { code: string }).code,
+    'HERALD_ERR_BACKEND_UNAVAILABLE',
+  );
+  await delay(3_000);
+  assert.ok(live.comments > heartbeatsAtOutage, 'heartbeats go on while Redis is away');
+  assert.equal(live.ended, false, 'the stream stays open while Redis is away');
+  await resume();
+  await until('/readyz to answer 200', async () =>
+    (await readiness(hub.hubUrl)).status === 200 ? true : undefined,
+  );
+  phase = 'after';
+  await delay(1_000);
+  stopping = true;
+  await Promise.all(publishers);
+
+  // Every refusal is a 503 naming the backend.
+  const acknowledged = outcomes.filter((o) => o.status === 200);
+  const refused = outcomes.filter((o) => o.status !== 200);
+  for (const outcome of refused) {
+    assert.equal(outcome.status, 503, `${outcome.data}: ${outcome.body}`);
+    assert.equal(
+      (JSON.parse(outcome.body) as { code: string }).code,
+      'HERALD_ERR_BACKEND_UNAVAILABLE',
+    );
+  }
+  for (const expected of ['before', 'after'] as const) {
+    assert.ok(
+      acknowledged.some((o) => o.phase === expected),
+      `publishes acknowledged ${expected}`,
+    );
+  }
+  assert.ok(refused.length > 0, 'publishes were refused while Redis was away');
+
+  // A marker published last: once it has arrived, everything stored before it has too.
+  const marker = await hub.publish({ topic: TOPIC, data: 'marker' });
+  assert.equal(marker.status, 200);
+  await live.until(() => live.events.some((e) => e.id === marker.body), 'the marker', 20_000);
+  assert.equal(live.ended, false, 'the same stream delivered everything, without reconnecting');
+
+  const delivered = live.events.map((e) => e.id ?? '');
+  assert.equal(new Set(delivered).size, delivered.length, 'no update delivered twice');
+  const position = new Map(delivered.map((id, i) => [id, i]));
+  const missing = acknowledged.filter((o) => !position.has(o.body));
+  assert.deepEqual(missing, [], 'every acknowledged publish is delivered');
+  // Each publisher published one at a time: its acknowledged updates arrive in that order.
+  for (let publisher = 0; publisher < PUBLISHERS; publisher++) {
+    const at = acknowledged
+      .filter((o) => o.publisher === publisher)
+      .map((o) => position.get(o.body) ?? -1);
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+      `publisher ${publisher}'s order`,
+    );
+  }
+  const byData = new Map(live.events.map((e) => [e.data, e.id]));
+  for (const o of acknowledged) assert.equal(byData.get(o.data), o.body, 'ids match the data');
+
+  // History holds exactly what was delivered, in the same order.
+  const replay = await EventStream.open(
+    t,
+    hub.subscribeUrl([TOPIC], { lastEventID: 'earliest' }),
+    authorization,
+  );
+  await replay.until(
+    () => replay.events.some((e) => e.id === marker.body),
+    'the replayed marker',
+    20_000,
+  );
+  assert.deepEqual(
+    replay.events.map((e) => e.id),
+    delivered,
+  );
+  const storedAnyway = refused.filter((o) => byData.has(o.data)).length;
+  t.diagnostic(
+    `${acknowledged.length} acknowledged, ${refused.length} refused (${storedAnyway} of them stored all the same: the reply was lost), ${delivered.length} delivered`,
+  );
+  assert.equal(delivered.length, acknowledged.length + storedAnyway + 1);
+  assert.deepEqual(hub.internalErrors, [], 'an outage is no internal error');
+}
+
+test('Redis killed under load and restarted: every 200 is delivered and kept, the rest are 503', async (t) => {
+  const redis = await PrivateRedis.start(t);
+  await outage(
+    t,
+    redis,
+    () => redis.stop('SIGKILL'),
+    () => redis.restart(),
+  );
+});
+
+test('Redis frozen under load and thawed: every 200 is delivered and kept, the rest are 503', async (t) => {
+  const redis = await PrivateRedis.start(t);
+  await outage(
+    t,
+    redis,
+    () => {
+      redis.signal('SIGSTOP');
+      return Promise.resolve();
+    },
+    () => {
+      redis.signal('SIGCONT');
+      return Promise.resolve();
+    },
+  );
+});
