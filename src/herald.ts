@@ -63,13 +63,15 @@ export async function startHerald(
   });
   if (hub.presence !== undefined) {
     try {
-      // This process is the SQLite file's only hub: subscriptions an earlier run left open
-      // ended when it stopped. Announce it, so that clients replaying history see them end.
+      // The subscriptions announced before this node started, from history.
+      await hub.loadPresence();
+      // This process is the SQLite file's only hub: what is still listed was left open by an
+      // earlier run that crashed. Announce the end, so that clients replaying history see it.
       if (config.store.kind === 'sqlite') {
-        const ended = await hub.endDanglingSubscriptions();
+        const ended = await hub.endOrphanedSubscriptions();
         if (ended > 0) logger.warn({ ended }, 'ended subscriptions left open by an earlier run');
       }
-      // A client resuming from the API's first lastEventID then replays nothing of earlier runs.
+      // With no history, a client resuming from the API's first lastEventID replays nothing.
       hub.presence.seed(await backend.lastEventId());
     } catch (error) {
       hub.close();

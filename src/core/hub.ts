@@ -225,20 +225,30 @@ export class Hub {
   }
 
   /**
-   * For a hub that is the only node of its store, at start-up: announces the end of every
-   * subscription that history shows started but never ended. Those belonged to an earlier run
-   * that crashed and could not say so; clients replaying history then see them end. Resolves
-   * with how many were ended.
+   * At start-up, before serving: fills `presence` from history, so that a node that joins a
+   * running cluster (or restarts in a rolling deploy) lists the subscriptions the other nodes
+   * announced before it started, as long as history still holds their start.
    */
-  async endDanglingSubscriptions(): Promise<number> {
+  async loadPresence(): Promise<void> {
+    if (this.presence === undefined) return;
     const history = await this.#backend.readAfter(EARLIEST);
-    const dangling = new Presence();
-    for await (const update of history.updates) dangling.observe(update);
-    const ends = dangling
-      .list()
-      .map((document) => subscriptionEvent({ ...document, active: false }));
-    if (ends.length > 0) await this.#backend.append(ends);
-    return ends.length;
+    await this.presence.warmUp(history.updates);
+  }
+
+  /**
+   * For a hub alone on its store, after `loadPresence()` and before serving: every subscription
+   * still listed was left open by an earlier run that crashed and could not announce its end.
+   * Announces it, so that the API and clients replaying history see them end. Resolves with how
+   * many were ended.
+   */
+  async endOrphanedSubscriptions(): Promise<number> {
+    const orphans = this.presence?.list() ?? [];
+    if (orphans.length > 0) {
+      await this.#backend.append(
+        orphans.map((document) => subscriptionEvent({ ...document, active: false })),
+      );
+    }
+    return orphans.length;
   }
 
   /** Resolves once every subscription event started so far is stored (or failed). */

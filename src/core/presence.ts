@@ -17,6 +17,8 @@ export class Presence {
   readonly #byTopic = new Map<string, Map<string, SubscriptionDocument>>();
   #size = 0;
   #lastEventId: string | undefined;
+  /** While history is read at start-up: the live updates that arrived meanwhile, in order. */
+  #warming: Update[] | undefined;
 
   /** How many subscriptions are active. */
   get size(): number {
@@ -39,8 +41,33 @@ export class Presence {
     this.#lastEventId ??= lastEventId;
   }
 
+  /**
+   * Applies history (oldest first), then the live updates that arrived while it was read. The
+   * live feed holds every update stored since this node listened, so replaying all of it after
+   * history leaves each subscription in the state of its last event, whether or not history
+   * also held it (applying an event again changes nothing).
+   */
+  async warmUp(history: AsyncIterable<Update> | Iterable<Update>): Promise<void> {
+    const live: Update[] = [];
+    this.#warming = live;
+    try {
+      for await (const update of history) this.#apply(update);
+    } finally {
+      this.#warming = undefined;
+      for (const update of live) this.#apply(update);
+    }
+  }
+
   /** Applies one update of the live feed: every update moves `lastEventId`. */
   observe(update: Update): void {
+    if (this.#warming !== undefined) {
+      this.#warming.push(update);
+      return;
+    }
+    this.#apply(update);
+  }
+
+  #apply(update: Update): void {
     this.#lastEventId = update.id;
     const document = readSubscriptionEvent(update);
     if (document === undefined) return;

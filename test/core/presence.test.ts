@@ -110,6 +110,36 @@ test('presence ignores updates that are not well-formed subscription events', ()
   assert.equal(presence.lastEventId, 'id-8', 'a seed never moves a feed already seen');
 });
 
+test('warming up from history, with live updates arriving meanwhile, ends in the state of the feed', async () => {
+  const event = (id: string, topic: string, subscriber: string, active: boolean) => ({
+    ...subscriptionEvent(subscriptionDocument(topic, subscriber, active, undefined)),
+    id,
+  });
+  const a = 'https://example.com/a';
+  const presence = new Presence();
+  // History: X started, Y started, X ended; the last two were stored after this node listened,
+  // so the live feed delivers them too (while history is still being read), then Z and Y's end.
+  async function* history() {
+    yield event('1', a, 'urn:uuid:x', true);
+    yield event('2', a, 'urn:uuid:y', true);
+    presence.observe(event('2', a, 'urn:uuid:y', true));
+    presence.observe(event('3', a, 'urn:uuid:x', false));
+    await Promise.resolve();
+    yield event('3', a, 'urn:uuid:x', false);
+    presence.observe(event('4', a, 'urn:uuid:z', true));
+    presence.observe(event('5', a, 'urn:uuid:y', false));
+  }
+  await presence.warmUp(history());
+  assert.deepEqual(
+    presence.list().map((document) => document.subscriber),
+    ['urn:uuid:z'],
+  );
+  assert.equal(presence.lastEventId, '5');
+  // Live again: observed at once.
+  presence.observe(event('6', a, 'urn:uuid:z', false));
+  assert.equal(presence.size, 0);
+});
+
 test('topic selectors and subscriber ids are percent-encoded as RFC 6570 expands them', () => {
   assert.equal(
     expandSegment("https://example.com/{selector}?a=b c!'()*~._-é"),

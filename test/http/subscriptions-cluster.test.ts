@@ -38,7 +38,7 @@ function document(event: StreamEvent): Record<string, unknown> {
   return JSON.parse(event.data) as Record<string, unknown>;
 }
 
-test('two nodes on one Redis store see the same subscriptions, whichever node holds them', async (t) => {
+test('nodes on one Redis store see the same subscriptions, whichever node holds them', async (t) => {
   const keyPrefix = uniquePrefix('presence');
   const store = { kind: 'redis', url: REDIS_URL, keyPrefix } as const;
   const nodeA = await startTestHub(t, { subscriptions: true, store });
@@ -69,6 +69,13 @@ test('two nodes on one Redis store see the same subscriptions, whichever node ho
     (item) => item['topic'],
   );
   assert.deepEqual(topics.sort(), [BOOKS, EVENTS].sort());
+  // A node that starts now (a rolling deploy, a scale-out) lists what was announced before it.
+  const nodeC = await startTestHub(t, { subscriptions: true, store });
+  t.after(() => nodeC.herald.close());
+  const [, onC] = await agreed([nodeB, nodeC], API, token);
+  assert.deepEqual(onC?.body, onB?.body, 'a node started later answers the same');
+  await nodeC.herald.close();
+
   const one = subscriptionId(BOOKS, subscriber);
   for (const answer of await agreed([nodeA, nodeB], one, token)) {
     assert.equal(answer.status, 200);
