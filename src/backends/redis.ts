@@ -77,6 +77,10 @@ export class RedisBackend implements Backend {
   readonly #listeners = new Set<(update: Update) => void>();
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
+  /** The stream id of every update the feed delivered, for `covers` (see `readAfter`). */
+  readonly #streamIds = new WeakMap<Update, string>();
+  /** Called after each live read was delivered: history reads waiting for the feed. */
+  readonly #feedWaiters = new Set<() => void>();
   readonly #feedLoop: Promise<void>;
   #trimTimer: NodeJS.Timeout | undefined;
   #trimming: Promise<number> | undefined;
@@ -244,7 +248,19 @@ export class RedisBackend implements Backend {
     )) as [found: 0 | 1, newest?: string, page?: RawEntry[]];
     if (reply[0] === 0) return { found: false, updates: [] };
     const [, newest = '', page = []] = reply;
-    return { found: true, updates: this.#pages(page, newest) };
+    if (newest === '') return { found: true, updates: [] };
+    // Live updates reach this node after the fact: some in this read may be on their way to
+    // the hub still, or ones the client had. Once the feed is past the read's end, the hub can
+    // tell them apart (`covers`) and none arrives later.
+    await this.#feedPast(newest);
+    return {
+      found: true,
+      updates: this.#pages(page, newest),
+      covers: (update) => {
+        const streamId = this.#streamIds.get(update);
+        return streamId !== undefined && compareStreamIds(streamId, newest) <= 0;
+      },
+    };
   }
 
   /** Pages of history after `first`, up to `newest`: updates stored later reach readers live. */
@@ -312,9 +328,30 @@ export class RedisBackend implements Backend {
           if (this.#isClosed()) return;
           this.#lastSeen = id;
           const update = decodeEntry(id, fields);
+          this.#streamIds.set(update, id);
           for (const listener of this.#listeners) listener(update);
         }
       }
+      for (const wake of [...this.#feedWaiters]) wake();
+    }
+  }
+
+  /** Resolves once the live feed has delivered the update `streamId` and all before it. */
+  async #feedPast(streamId: string): Promise<void> {
+    const deadline = Date.now() + (this.#options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS);
+    while (compareStreamIds(this.#lastSeen, streamId) < 0) {
+      if (this.#isClosed()) throw unavailable('the store is closed');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw unavailable('the live feed lags behind the store');
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#feedWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, remaining);
+        this.#feedWaiters.add(wake);
+      });
     }
   }
 
@@ -365,6 +402,7 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const wake of [...this.#feedWaiters]) wake();
     clearInterval(this.#trimTimer);
     this.#listeners.clear();
     // The live read may be blocked in Redis: cut it rather than wait.

@@ -12,6 +12,15 @@ export interface HistoryRead {
   readonly found: boolean;
   /** Updates strictly after the requested id, oldest first (read with `for await`). */
   readonly updates: AsyncIterable<Update> | Iterable<Update>;
+  /**
+   * Set by a backend whose live feed runs behind its store (Redis: every node reads the shared
+   * stream after the fact), so that a live update may reach the hub after a read began that
+   * already holds it, or one the client had before `lastEventId`. Such a backend resolves
+   * `readAfter` only once its listeners have been handed every update up to the end of this
+   * read, and `covers(update)` tells whether a live update is at or before that end: the hub
+   * drops those from the live frames it holds back, as the client has them or gets them here.
+   */
+  readonly covers?: ((update: Update) => boolean) | undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import { HeraldError } from './errors.ts';
 import { Presence } from './presence.ts';
 import { encodeFrame } from './sse-frame.ts';
 import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
-import type { FrameSink, SubscriberGrants } from './subscriber.ts';
+import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
 import { compileSelector } from './topic-selector.ts';
@@ -183,7 +183,7 @@ export class Hub {
       return { subscriber, subscriberId, resumedAfter: undefined, start: () => Promise.resolve() };
     }
 
-    subscriber.pending = { frames: [], ids: new Set(), bytes: 0 };
+    subscriber.pending = { frames: [], updates: [], ids: new Set(), bytes: 0 };
     this.#index.add(subscriber);
     let history;
     try {
@@ -193,6 +193,7 @@ export class Hub {
       throw error;
     }
     const resumedAfter = history.found ? lastEventId : EARLIEST;
+    if (history.covers !== undefined) dropCovered(subscriber.pending, history.covers);
     const start = async (): Promise<void> => {
       for await (const update of history.updates) {
         if (subscriber.sink.closed) return;
@@ -324,6 +325,7 @@ export class Hub {
         return;
       }
       pending.frames.push(frame);
+      pending.updates.push(update);
       pending.ids.add(update.id);
       pending.bytes += frame.byteLength;
       if (pending.bytes > this.#options.maxPendingBytes) subscriber.sink.close();
@@ -333,4 +335,26 @@ export class Hub {
     this.stats.bytesDelivered += deliveries * (frame?.byteLength ?? 0);
     this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
   }
+}
+
+/**
+ * Removes from the held-back live frames the updates a history read covers: those before its
+ * start the client already has, and those in it the replay writes, in history order.
+ */
+function dropCovered(pending: PendingLive, covers: (update: Update) => boolean): void {
+  let kept = 0;
+  pending.bytes = 0;
+  pending.updates.forEach((update, index) => {
+    const frame = pending.frames[index];
+    if (frame === undefined || covers(update)) {
+      pending.ids.delete(update.id);
+      return;
+    }
+    pending.updates[kept] = update;
+    pending.frames[kept] = frame;
+    kept++;
+    pending.bytes += frame.byteLength;
+  });
+  pending.updates.length = kept;
+  pending.frames.length = kept;
 }

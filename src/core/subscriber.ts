@@ -29,6 +29,8 @@ export interface SubscriberGrants {
 /** Live frames that arrived while history was being replayed, waiting to be written after it. */
 export interface PendingLive {
   readonly frames: Uint8Array[];
+  /** The updates of those frames, in the same order. */
+  readonly updates: Update[];
   /** Ids of the waiting frames, so the replay skips them and each update is written once. */
   readonly ids: Set<string>;
   bytes: number;
