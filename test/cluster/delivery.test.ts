@@ -106,5 +106,5 @@ test('three nodes: concurrent publishes on every node reach every subscriber in 
 
   for (const node of cluster.nodes)
     assert.deepEqual(node.errorLogs(), [], `${node.name} logged no error`);
-  assert.ok((await cluster.redisKeys()).length > 0, 'the cluster keeps its history in Redis');
+  assert.ok((await cluster.redisKeys()) > 0, 'the cluster keeps its history in Redis');
 });

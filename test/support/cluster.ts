@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { EventSource } from 'eventsource';
-import { Redis } from 'ioredis';
 import { fetch } from 'undici';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import { subscribe } from '../../src/client/index.ts';
 import type { RunningCli } from './cli.ts';
 import { runCli } from './cli.ts';
 import { EventStream } from './event-stream.ts';
+import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from './redis.ts';
 
-/** The machine's Redis; every cluster works under its own key prefix there. */
-export const REDIS_URL = process.env['HERALD_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const KEY = 'cluster-test-key-that-is-long-enough-for-hs256';
 
 export interface ClusterNode {
@@ -64,8 +61,8 @@ export interface Cluster {
   subscribeUrl(hubUrl: string, selectors: readonly string[]): string;
   /** The ids of all kept history (read with `Last-Event-ID: earliest`) up to `untilId`. */
   readHistory(node: ClusterNode, untilId: string, timeoutMs?: number): Promise<ReceivedEvent[]>;
-  /** The Redis keys under this cluster's prefix. */
-  redisKeys(): Promise<string[]>;
+  /** How many Redis keys exist under this cluster's prefix. */
+  redisKeys(): Promise<number>;
 }
 
 export const ALL_ROOMS = 'https://example.com/rooms/{room}';
@@ -92,17 +89,15 @@ export async function waitUntil(
  * under the prefix is removed (SCAN + UNLINK), and the test fails if one is left.
  */
 export async function startCluster(t: TestContext, count: number): Promise<Cluster> {
-  const prefix = `herald-test:cluster:${process.pid}:${randomBytes(6).toString('hex')}:`;
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
+  const prefix = uniquePrefix('cluster');
 
   const nodes: ClusterNode[] = [];
   t.after(async () => {
     // Nodes first, so that none writes a key after the clean-up.
     await Promise.all(nodes.map((node) => node.kill()));
-    const left = await unlinkPrefix(redis, prefix);
-    redis.disconnect();
-    if (left.length > 0) throw new Error(`keys left under ${prefix}: ${left.join(', ')}`);
+    await deleteKeys(prefix);
+    const left = await countKeys(prefix);
+    if (left > 0) throw new Error(`${left} keys left under ${prefix}`);
   });
 
   const names = 'ABCDEFGH';
@@ -199,29 +194,9 @@ export async function startCluster(t: TestContext, count: number): Promise<Clust
       const events = stream.events.map((event) => ({ id: event.id ?? '', data: event.data }));
       return events.slice(0, events.findIndex((event) => event.id === untilId) + 1);
     },
-    async redisKeys() {
-      return scanPrefix(redis, prefix);
-    },
+    redisKeys: () => countKeys(prefix),
   };
   return cluster;
-}
-
-async function scanPrefix(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  return keys;
-}
-
-/** Removes every key under `prefix`; returns the keys still there afterwards. */
-async function unlinkPrefix(redis: Redis, prefix: string): Promise<string[]> {
-  const keys = await scanPrefix(redis, prefix);
-  if (keys.length > 0) await redis.unlink(...keys);
-  return scanPrefix(redis, prefix);
 }
 
 /**
