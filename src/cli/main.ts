@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { StoreOpenError } from '../backends/store-open-error.ts';
+import { describeFatal } from './fatal-error.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
 import { serve } from './serve.ts';
 import { mintTokenFromArgs, TOKEN_HELP } from './token.ts';
+import { runWorker } from './worker.ts';
+import { superviseWorkers } from './workers.ts';
 
 const HELP = `Usage: herald <command> [options]
 
@@ -34,7 +37,7 @@ async function main(argv: readonly string[]): Promise<void> {
         output.out(SERVE_HELP);
         return;
       }
-      await serve(options, output);
+      await (options.workers > 1 ? superviseWorkers(options, output) : serve(options, output));
       return;
     }
     case 'token': {
@@ -57,16 +60,9 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof OptionError || error instanceof StoreOpenError) {
-    output.err(`herald: ${error.message}`);
-    process.exit(2);
-  }
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') {
-    output.err(`herald: cannot listen: ${(error as Error).message}`);
-    process.exit(1);
-  }
-  output.err(`herald: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exit(1);
+// A worker of `serve --workers N` runs this same file; its options come from the primary.
+(cluster.isWorker ? runWorker() : main(process.argv.slice(2))).catch((error: unknown) => {
+  const fatal = describeFatal(error);
+  output.err(`herald: ${fatal.message}`);
+  process.exit(fatal.exitCode);
 });

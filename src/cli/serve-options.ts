@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH } from '../config.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
@@ -13,6 +14,8 @@ export interface ServeOptions {
   readonly development: boolean;
   /** The level structured logs are written at. */
   readonly logLevel: LogLevel;
+  /** Processes serving the port: 1 serves in this process, more fork workers (node:cluster). */
+  readonly workers: number;
 }
 
 /** Every `herald serve` flag; the README's configuration table is checked against these. */
@@ -34,6 +37,7 @@ export const SERVE_FLAGS = {
   ui: { type: 'boolean' },
   subscriptions: { type: 'boolean' },
   'log-level': { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +66,8 @@ ${JWT_HELP}
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
   --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
   --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
+  --workers <n|auto>         processes sharing the port (auto: one per CPU); above 1 needs a
+                             shared store (--store redis://…)     HERALD_WORKERS (1)
 
 With no key configured, Herald starts in development mode: it generates a key, prints a
 publisher token, lets anonymous subscribers in and serves the web UI.`;
@@ -137,10 +143,14 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     return v as LogLevel;
   });
 
+  const workers = optional(pick('workers', 'HERALD_WORKERS'), parseWorkers) ?? ONE_WORKER;
+  if (workers.count > 1) refuseUnsharedStore(workers, store);
+
   const generatedKey = development ? randomKey() : undefined;
   return {
     development,
     logLevel: logLevel ?? 'info',
+    workers: workers.count,
     herald: {
       publisherJwtKey: publisherKey?.source ?? generatedKey ?? '',
       subscriberJwtKey: subscriberKey?.source ?? generatedKey ?? '',
@@ -245,6 +255,45 @@ function withRedisPrefix(
     );
   }
   return { ...store, keyPrefix: value };
+}
+
+interface Workers {
+  readonly count: number;
+  /** How the operator said it, for messages: `--workers is 3`, `HERALD_WORKERS is auto (2 CPUs)`. */
+  readonly said: string;
+}
+
+const ONE_WORKER: Workers = { count: 1, said: '' };
+
+/** A positive integer, or `auto`: one worker per CPU this process may use. */
+function parseWorkers(value: string, name: string): Workers {
+  const said = `${name} is ${value}`;
+  if (value === 'auto') {
+    const count = availableParallelism();
+    return { count, said: `${said} (${count} CPUs)` };
+  }
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024) {
+    throw new OptionError(`${name} must be auto or an integer from 1 to 1024; got "${value}".`);
+  }
+  return { count: Number(value), said };
+}
+
+/**
+ * Workers are separate processes: each must see every update and every other worker's history,
+ * which only a shared store gives. Memory history would split between them, and a SQLite file
+ * is locked by the one process that opened it.
+ */
+function refuseUnsharedStore(workers: Workers, store: StoreConfig | undefined): void {
+  const kind = store?.kind ?? 'sqlite';
+  if (kind === 'memory' || kind === 'sqlite') {
+    const why =
+      kind === 'memory'
+        ? 'the memory store would split history between them'
+        : 'a SQLite file is locked by the one process that opens it';
+    throw new OptionError(
+      `${workers.said}, which needs a store shared by the workers, but ${why}: use --store redis://host:port (or one worker).`,
+    );
+  }
 }
 
 function boolean(value: string, name: string): boolean {

@@ -11,14 +11,11 @@ export interface Output {
   err(line: string): void;
 }
 
-/** `herald serve`: starts the hub, announces it, and shuts it down gracefully on a signal. */
+/** `herald serve` in one process: starts the hub, announces it, shuts it down on a signal. */
 export async function serve(options: ServeOptions, output: Output): Promise<void> {
   // Structured logs: JSON lines on stdout.
   const herald = await startHerald(options.herald, { logger: pino({ level: options.logLevel }) });
-  if (options.development) await announceDevelopmentMode(herald.hubUrl, herald.config, output);
-  output.out(describeHistory(herald.config));
-  if (herald.config.ui) output.out(`Web UI: ${new URL('/ui/', herald.hubUrl).href}`);
-  output.out(`Herald listening on ${herald.hubUrl}`);
+  await announce(herald.hubUrl, herald.config, options.development, output);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -38,6 +35,28 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * Tells the operator what runs: development mode's token and commands, where history lives, the
+ * UI, and last the "Herald listening on" line that scripts (and the CLI tests) wait for.
+ */
+export async function announce(
+  hubUrl: string,
+  config: HeraldConfig,
+  development: boolean,
+  output: Output,
+  workers: readonly number[] = [],
+): Promise<void> {
+  if (development) await announceDevelopmentMode(hubUrl, config, output);
+  output.out(describeHistory(config));
+  if (config.ui) output.out(`Web UI: ${new URL('/ui/', hubUrl).href}`);
+  if (workers.length > 0) {
+    output.out(
+      `Workers: ${workers.length} processes sharing the port (pids ${workers.join(', ')})`,
+    );
+  }
+  output.out(`Herald listening on ${hubUrl}`);
 }
 
 function describeHistory(config: HeraldConfig): string {

@@ -54,6 +54,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'max-body-size': '2048',
   'max-unsent-bytes': '4096',
   'log-level': 'warn',
+  workers: '2',
 };
 
 /** What parsing gives, with the names of flags and variables taken out of error messages. */

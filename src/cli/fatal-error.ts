@@ -1,0 +1,28 @@
+import { StoreOpenError } from '../backends/store-open-error.ts';
+import { OptionError } from './option-reading.ts';
+
+/** How a failure that stops Herald is told to the operator. */
+export interface FatalError {
+  /** One message for stderr, without the `herald: ` prefix. */
+  readonly message: string;
+  /** 2 for a configuration the operator must fix, 1 for anything else. */
+  readonly exitCode: number;
+}
+
+/**
+ * Turns what stopped start-up into a message: configuration and store errors name what to fix;
+ * a port that cannot be bound says so; anything else is unexpected and keeps its stack.
+ */
+export function describeFatal(error: unknown): FatalError {
+  if (error instanceof OptionError || error instanceof StoreOpenError) {
+    return { message: error.message, exitCode: 2 };
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    return { message: `cannot listen: ${(error as Error).message}`, exitCode: 1 };
+  }
+  return {
+    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    exitCode: 1,
+  };
+}
