@@ -24,6 +24,8 @@ export interface RunningHerald {
   readonly hubUrl: string;
   readonly port: number;
   readonly hub: Hub;
+  /** This hub's metrics, as `/metrics` would serve them alone. */
+  readonly metrics: HeraldMetrics;
   /**
    * Graceful shutdown: stop accepting, end every open stream (clients reconnect elsewhere or
    * later), let in-flight publishes finish, then close the backend.
@@ -35,6 +37,12 @@ export interface RunningHerald {
 export interface HeraldRuntime {
   /** Where structured logs go; by default JSON lines on stdout at level `info`. */
   readonly logger?: Logger;
+  /**
+   * What `/metrics` serves instead of this hub's own figures: set when the hub is one of several
+   * workers sharing a port (`herald serve --workers`), so that a scrape, whichever worker it
+   * reaches, covers them all.
+   */
+  readonly metricsExposition?: () => Promise<string>;
 }
 
 /** Builds a hub from its configuration and starts serving it. */
@@ -91,6 +99,7 @@ export async function startHerald(
     publishOrigins: new Set(config.publishOrigins),
     closing: () => closing !== undefined,
     metrics,
+    metricsExposition: runtime.metricsExposition ?? (() => metrics.registry.metrics()),
     logger,
     ui,
     clientBundle: await ClientBundle.load(),
@@ -136,6 +145,7 @@ export async function startHerald(
     hubUrl: `${listener.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${HUB_PATH}`,
     port,
     hub,
+    metrics,
     close,
   };
 }

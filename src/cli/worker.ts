@@ -3,7 +3,7 @@ import type { RunningHerald } from '../herald.ts';
 import { startHerald } from '../herald.ts';
 import { describeFatal } from './fatal-error.ts';
 import type { ServeOptions } from './serve-options.ts';
-import type { FromWorker } from './worker-messages.ts';
+import type { FromWorker, ToWorker } from './worker-messages.ts';
 import { isToWorker } from './worker-messages.ts';
 
 /**
@@ -13,9 +13,13 @@ import { isToWorker } from './worker-messages.ts';
  */
 export async function runWorker(): Promise<void> {
   const options = await startOptions();
+  const metrics = new MetricsRequests();
   let herald: RunningHerald;
   try {
-    herald = await startHerald(options.herald, { logger: pino({ level: options.logLevel }) });
+    herald = await startHerald(options.herald, {
+      logger: pino({ level: options.logLevel }),
+      metricsExposition: metrics.request,
+    });
   } catch (error) {
     const fatal = describeFatal(error);
     // Exit only once the primary has the message: it reports it, and gives up if it repeats.
@@ -39,10 +43,48 @@ export async function runWorker(): Promise<void> {
     );
   };
   process.on('message', (message: unknown) => {
-    if (isToWorker(message) && message.type === 'stop') stop();
+    if (!isToWorker(message)) return;
+    if (message.type === 'stop') stop();
+    if (message.type === 'metrics') metrics.answered(message);
+    if (message.type === 'collect-metrics') {
+      const { id } = message;
+      herald.metrics.snapshot().then(
+        (snapshot) => {
+          tell({ type: 'snapshot', id, metrics: snapshot });
+        },
+        // Not answering makes the scrape fail with the primary's timeout, naming the cause.
+        (error: unknown) => {
+          process.stderr.write(`herald: worker metrics failed: ${String(error)}\n`);
+        },
+      );
+    }
   });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** This worker's scrapes of /metrics, waiting for the primary to combine every worker's figures. */
+class MetricsRequests {
+  #nextId = 0;
+  readonly #pending = new Map<number, { resolve(text: string): void; reject(e: Error): void }>();
+
+  readonly request = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#pending.set(id, { resolve, reject });
+      tell({ type: 'metrics-request', id });
+    });
+
+  answered(answer: Extract<ToWorker, { type: 'metrics' }>): void {
+    const pending = this.#pending.get(answer.id);
+    if (pending === undefined) return;
+    this.#pending.delete(answer.id);
+    if (answer.text === undefined) {
+      pending.reject(new Error(`cluster metrics: ${answer.error ?? 'no answer'}`));
+    } else {
+      pending.resolve(answer.text);
+    }
+  }
 }
 
 function startOptions(): Promise<ServeOptions> {

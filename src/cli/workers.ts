@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { pino } from 'pino';
 import { resolveConfig } from '../config.ts';
+import { ClusterMetrics } from './cluster-metrics.ts';
 import type { Output } from './serve.ts';
 import { announce } from './serve.ts';
 import type { ServeOptions } from './serve-options.ts';
@@ -59,6 +60,11 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
   let exitCode = 0;
 
   const live = (): Worker[] => slots.flatMap((slot) => (slot.worker ? [slot.worker] : []));
+  const metrics = new ClusterMetrics(() =>
+    slots.flatMap((slot) =>
+      slot.worker && slot.listeningSince !== undefined ? [slot.worker] : [],
+    ),
+  );
 
   const send = (worker: Worker, message: ToWorker): void => {
     if (worker.isConnected()) worker.send(message);
@@ -73,6 +79,14 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
       if (!isFromWorker(message)) return;
       if (message.type === 'ready') {
         send(worker, { type: 'start', options });
+        return;
+      }
+      if (message.type === 'metrics-request') {
+        metrics.gather(worker, message.id);
+        return;
+      }
+      if (message.type === 'snapshot') {
+        metrics.received(worker, message.id, message.metrics);
         return;
       }
       if (message.type === 'failed') {
@@ -93,6 +107,7 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       slot.worker = undefined;
+      metrics.gone(worker);
       if (stopping) {
         if (code !== 0) exitCode = 1;
         finishIfStopped();

@@ -17,6 +17,8 @@ export interface RouteContext {
   /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
   readonly closing: () => boolean;
   readonly metrics: HeraldMetrics;
+  /** The text `/metrics` serves: this hub's registry, or all workers' figures combined. */
+  readonly metricsExposition: () => Promise<string>;
   readonly logger: Logger;
   /** The browser build of herald/client, served at /herald-client.js. */
   readonly clientBundle: ClientBundle;

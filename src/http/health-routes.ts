@@ -38,7 +38,7 @@ export async function handleReady(context: RouteContext, res: HubResponse): Prom
 
 /** `GET /metrics`: Prometheus text format. */
 export async function handleMetrics(context: RouteContext, res: HubResponse): Promise<void> {
-  const body = await context.metrics.registry.metrics();
+  const body = await context.metricsExposition();
   res.writeHead(200, {
     'Content-Type': context.metrics.registry.contentType,
     'Cache-Control': 'no-store',

@@ -3,6 +3,9 @@ import type { Backend } from '../core/backend.ts';
 import type { Hub } from '../core/hub.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 
+/** A hub's metrics as data, in the form prom-client's AggregatorRegistry.aggregate() combines. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
 /**
  * The hub's Prometheus metrics, on a registry of its own (several hubs may share a process).
  * Totals that grow on the delivery path are plain numbers kept by the Hub and the connection
@@ -71,6 +74,8 @@ export class HeraldMetrics {
       name: 'herald_history_updates',
       help: 'Updates history holds for resuming clients.',
       registers,
+      // Workers sharing a store each read the same figure: combined, it is not a sum.
+      aggregator: 'max',
       async collect() {
         // An unreachable backend is reported by /readyz and herald_errors_total, not here.
         this.set(await backend.historySize().catch(() => Number.NaN));
@@ -102,6 +107,11 @@ export class HeraldMetrics {
       'Streams dropped because their unsent bytes passed the cap.',
       () => connections.droppedSlowConsumers,
     );
+  }
+
+  /** This hub's figures as data, for a primary combining those of several workers. */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
   }
 
   readonly observeFanout = (seconds: number): void => {

@@ -179,6 +179,17 @@ test('--workers 3 spreads streams over three processes; a publish on any reaches
     );
   }
 
+  // /metrics covers every worker, whichever one the scrape reaches.
+  for (let scrape = 0; scrape < 3; scrape++) {
+    const { status, body } = await onNewConnection(new URL('/metrics', workers.hubUrl));
+    assert.equal(status, 200);
+    assert.match(body, /^herald_connections 9$/m, 'the streams of all three workers');
+    assert.match(body, /^herald_published_updates_total 3$/m);
+    assert.match(body, /^herald_deliveries_total 27$/m);
+    // Every worker reads the same shared history: it is counted once, not three times.
+    assert.match(body, /^herald_history_updates 3$/m);
+  }
+
   // Every request is logged, with its X-Request-Id, by the process that served it: a stream
   // is logged when it ends, which SIGTERM brings about.
   workers.cli.child.kill('SIGTERM');
