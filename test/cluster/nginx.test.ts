@@ -125,9 +125,10 @@ test('through nginx, streams spread over both nodes and receive updates publishe
     assert.match(stream.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
   }
   const [a, b] = cluster.nodes;
-  const perNode = [await connectionsOn(a), await connectionsOn(b)];
-  assert.equal(perNode[0] + perNode[1], 6);
-  assert.ok(perNode[0] >= 1 && perNode[1] >= 1, `both nodes hold streams: ${perNode.join(' + ')}`);
+  const onA = await connectionsOn(a);
+  const onB = await connectionsOn(b);
+  assert.equal(onA + onB, 6);
+  assert.ok(onA >= 1 && onB >= 1, `both nodes hold streams: ${onA} + ${onB}`);
 
   assert.equal(await publish(cluster.hubUrl, 1), 200);
   assert.equal(await publish(a.hubUrl, 2), 200);
