@@ -12,9 +12,57 @@ import { isToWorker } from './worker-messages.ts';
  * down gracefully when the primary says so or on SIGTERM/SIGINT.
  */
 export async function runWorker(): Promise<void> {
-  const options = await startOptions();
   const metrics = new MetricsRequests();
-  let herald: RunningHerald;
+  let herald: RunningHerald | undefined;
+  // Changed by signals and messages while start-up awaits (an object, so none is taken as fixed).
+  const phase = { starting: false, stopRequested: false, closing: false };
+
+  const stop = (): void => {
+    phase.stopRequested = true;
+    // Before the hub starts there is nothing to close; while it starts, it is closed once up.
+    if (herald === undefined) {
+      if (!phase.starting) process.exit(0);
+      return;
+    }
+    // Ctrl-C in a terminal signals the primary and every worker at once, and the primary then
+    // asks again: one shutdown is enough. A worker stuck in it is killed by the primary.
+    if (phase.closing) return;
+    phase.closing = true;
+    herald.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`herald: worker shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+
+  const started = new Promise<ServeOptions>((resolve) => {
+    process.on('message', (message: unknown) => {
+      if (!isToWorker(message)) return;
+      switch (message.type) {
+        case 'start':
+          resolve(message.options);
+          return;
+        case 'stop':
+          stop();
+          return;
+        case 'metrics':
+          metrics.answered(message);
+          return;
+        case 'collect-metrics':
+          sendSnapshot(herald, message.id);
+          return;
+      }
+    });
+  });
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Only now can a message be received: one sent before would have been lost.
+  tell({ type: 'ready' });
+
+  const options = await started;
+  phase.starting = true;
   try {
     herald = await startHerald(options.herald, {
       logger: pino({ level: options.logLevel }),
@@ -26,41 +74,24 @@ export async function runWorker(): Promise<void> {
     tell({ type: 'failed', ...fatal }, () => process.exit(fatal.exitCode));
     return;
   }
+  if (phase.stopRequested) {
+    stop();
+    return;
+  }
   tell({ type: 'listening', hubUrl: herald.hubUrl });
+}
 
-  let stopping = false;
-  const stop = (): void => {
-    // Ctrl-C in a terminal signals the primary and every worker at once, and the primary then
-    // asks again: one shutdown is enough. A worker stuck in it is killed by the primary.
-    if (stopping) return;
-    stopping = true;
-    herald.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`herald: worker shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('message', (message: unknown) => {
-    if (!isToWorker(message)) return;
-    if (message.type === 'stop') stop();
-    if (message.type === 'metrics') metrics.answered(message);
-    if (message.type === 'collect-metrics') {
-      const { id } = message;
-      herald.metrics.snapshot().then(
-        (snapshot) => {
-          tell({ type: 'snapshot', id, metrics: snapshot });
-        },
-        // Not answering makes the scrape fail with the primary's timeout, naming the cause.
-        (error: unknown) => {
-          process.stderr.write(`herald: worker metrics failed: ${String(error)}\n`);
-        },
-      );
-    }
-  });
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+/** Answers the primary's `collect-metrics`; a worker still starting has nothing to send yet. */
+function sendSnapshot(herald: RunningHerald | undefined, id: number): void {
+  herald?.metrics.snapshot().then(
+    (snapshot) => {
+      tell({ type: 'snapshot', id, metrics: snapshot });
+    },
+    // Not answering makes the scrape fail with the primary's timeout; say why here.
+    (error: unknown) => {
+      process.stderr.write(`herald: worker metrics failed: ${String(error)}\n`);
+    },
+  );
 }
 
 /** This worker's scrapes of /metrics, waiting for the primary to combine every worker's figures. */
@@ -85,19 +116,6 @@ class MetricsRequests {
       pending.resolve(answer.text);
     }
   }
-}
-
-function startOptions(): Promise<ServeOptions> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown): void => {
-      if (isToWorker(message) && message.type === 'start') {
-        process.off('message', onMessage);
-        resolve(message.options);
-      }
-    };
-    process.on('message', onMessage);
-    tell({ type: 'ready' });
-  });
 }
 
 function tell(message: FromWorker, then?: () => void): void {

@@ -78,7 +78,7 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
     worker.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return;
       if (message.type === 'ready') {
-        send(worker, { type: 'start', options });
+        send(worker, stopping ? { type: 'stop' } : { type: 'start', options });
         return;
       }
       if (message.type === 'metrics-request') {
@@ -109,7 +109,7 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
       slot.worker = undefined;
       metrics.gone(worker);
       if (stopping) {
-        if (code !== 0) exitCode = 1;
+        if (code !== 0 && exitCode === 0) exitCode = 1;
         finishIfStopped();
         return;
       }
