@@ -250,7 +250,43 @@ test('a worker that dies is replaced, and the hub keeps serving', async (t) => {
   await until(() => !alive(survivor) && !alive(replacement), 'every worker to be gone');
 });
 
-test('workers that keep failing at start-up stop the primary with their message', async (t) => {
+/** Runs `serve --workers 2 …args` expected to fail at start-up; returns what it printed. */
+async function failingWorkers(t: TestContext, args: string[], exitCode: number, cause: RegExp) {
+  const cli = runCli(t, ['serve', '--workers', '2', '--host', '127.0.0.1', ...args], {
+    HERALD_JWT_KEY: KEY,
+  });
+  assert.equal(await cli.exited, exitCode);
+  const said = new RegExp(
+    `^herald: workers keep failing at start-up \\(5 times in a row\\); the last one said: .*${cause.source}`,
+    'm',
+  );
+  assert.match(cli.stderr, said);
+  assert.doesNotMatch(cli.stdout, /Herald listening/);
+  const failed = cli.stdout
+    .split('\n')
+    .filter((line) => line.includes('"msg":"worker failed to start"'))
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          worker: number;
+          workerPid: number;
+          error: string;
+          restartInMs: number;
+        },
+    );
+  assert.ok(failed.length >= 4, 'each failure is logged');
+  for (const entry of failed) assert.match(entry.error, cause);
+  // Each slot backs off on its own: 250 ms, then 500 ms, then 1 s…
+  for (const slot of [1, 2]) {
+    const delays = failed
+      .filter((entry) => entry.worker === slot)
+      .map((entry) => entry.restartInMs);
+    assert.deepEqual(delays, [250, 500, 1000, 2000].slice(0, delays.length), `slot ${slot}`);
+  }
+  await until(() => failed.every((entry) => !alive(entry.workerPid)), 'no worker left');
+}
+
+test('workers that cannot bind the port stop the primary with their message', async (t) => {
   const busy = createServer();
   busy.listen(0, '127.0.0.1');
   await once(busy, 'listening');
@@ -261,28 +297,24 @@ test('workers that keep failing at start-up stop the primary with their message'
   assert.ok(address !== null && typeof address === 'object');
   const prefix = uniquePrefix('workers');
   t.after(() => deleteKeys(prefix));
-  const cli = runCli(
+  const store = ['--store', REDIS_URL, '--redis-prefix', prefix];
+  await failingWorkers(
     t,
-    [
-      'serve',
-      ...['--workers', '2', '--port', String(address.port), '--host', '127.0.0.1'],
-      ...['--store', REDIS_URL, '--redis-prefix', prefix],
-    ],
-    { HERALD_JWT_KEY: KEY },
+    ['--port', String(address.port), ...store],
+    1,
+    /cannot listen: .*EADDRINUSE/,
   );
-  assert.equal(await cli.exited, 1);
-  assert.match(
-    cli.stderr,
-    /^herald: workers keep failing at start-up \(5 times in a row\); the last one said: cannot listen: .*EADDRINUSE/m,
+});
+
+test('workers that cannot reach Redis stop the primary with their message (exit 2)', async (t) => {
+  // Nothing listens on port 1: the store cannot be opened, a configuration to fix.
+  const store = ['--store', 'redis://127.0.0.1:1'];
+  await failingWorkers(
+    t,
+    ['--port', '0', ...store],
+    2,
+    /Cannot use the Redis store redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/,
   );
-  assert.doesNotMatch(cli.stdout, /Herald listening/);
-  const failed = cli.stdout
-    .split('\n')
-    .filter((line) => line.includes('"msg":"worker failed to start"'))
-    .map((line) => JSON.parse(line) as { workerPid: number; error: string });
-  assert.ok(failed.length >= 4, 'each failure is logged');
-  for (const entry of failed) assert.match(entry.error, /EADDRINUSE/);
-  await until(() => failed.every((entry) => !alive(entry.workerPid)), 'no worker left');
 });
 
 function mintPublisherToken(): Promise<string> {
