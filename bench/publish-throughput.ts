@@ -1,16 +1,18 @@
 /**
- * Publish throughput and acknowledged-publish latency, memory store vs SQLite store, with 1 and
- * with 64 concurrent publishers. Each hub runs as its own `herald serve` process (pinned to CPU 0
+ * Publish throughput and acknowledged-publish latency, memory store vs SQLite store vs Redis store
+ * (the machine's Redis at 127.0.0.1:6379, a fresh key prefix per run), with 1 and with 64
+ * concurrent publishers. Each hub runs as its own `herald serve` process (pinned to CPU 0
  * when taskset exists); this load client runs on CPU 1. A benchmark, not a test: it reports
  * figures and ratios measured in the same run.
  *
- *   npm run bench:publish [-- --seconds 10 --rounds 3]
+ *   npm run bench:publish [-- --seconds 10 --rounds 3 --store memory --store redis]
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { mintToken } from '../src/auth/mint-token.ts';
 import { startProcess } from './support/process.ts';
@@ -21,11 +23,15 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', multiple: true, default: ['1', '64'] },
+    store: { type: 'string', multiple: true, default: ['memory', 'sqlite', 'redis'] },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
   },
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = values.concurrency.map(Number);
+const STORES = values.store;
+const REDIS_URL = values['redis-url'];
 const KEY = 'benchmark-key-that-is-at-least-32-bytes-long';
 const TOPIC = 'https://example.com/bench';
 
@@ -82,14 +88,17 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const store of ['memory', 'sqlite']) {
+      for (const store of STORES) {
         for (const concurrency of CONCURRENCY) {
-          const storeArg =
+          const prefix = `herald-bench:${process.pid}:r${round}-c${concurrency}:`;
+          const storeArgs =
             store === 'memory'
-              ? 'memory'
-              : `sqlite:${join(scratch, `r${round}-c${concurrency}.db`)}`;
+              ? ['--store', 'memory']
+              : store === 'redis'
+                ? ['--store', REDIS_URL, '--redis-prefix', prefix]
+                : ['--store', `sqlite:${join(scratch, `r${round}-c${concurrency}.db`)}`];
           const hub = await startProcess(
-            ['serve', '--port', '0', '--host', '127.0.0.1', '--store', storeArg],
+            ['serve', '--port', '0', '--host', '127.0.0.1', ...storeArgs],
             { HERALD_JWT_KEY: KEY },
             '0',
           );
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
             );
           } finally {
             await hub.stop();
+            if (store === 'redis') await deleteRedisKeys(prefix);
           }
         }
       }
@@ -109,23 +119,44 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   console.log(JSON.stringify(results, null, 2));
+  const [base = 'memory', ...others] = STORES;
   console.log(
-    '\n| round | concurrency | memory publishes/s | SQLite publishes/s | SQLite ÷ memory | memory p50 / p99 ms | SQLite p50 / p99 ms |',
+    `\n| round | concurrency | ${STORES.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${STORES.map((store) => `${store} p50 / p99 ms`).join(' | ')} |`,
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`|${' --- |'.repeat(2 + STORES.length * 2 + others.length)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
-      const memory = results.find(
-        (r) => r.round === round && r.store === 'memory' && r.concurrency === concurrency,
+      const row = STORES.map((store) =>
+        results.find(
+          (r) => r.round === round && r.store === store && r.concurrency === concurrency,
+        ),
       );
-      const sqlite = results.find(
-        (r) => r.round === round && r.store === 'sqlite' && r.concurrency === concurrency,
-      );
-      if (memory === undefined || sqlite === undefined) continue;
+      if (row.some((result) => result === undefined)) continue;
+      const [first] = row;
       console.log(
-        `| ${round} | ${concurrency} | ${memory.perSecond.toFixed(0)} | ${sqlite.perSecond.toFixed(0)} | ${(sqlite.perSecond / memory.perSecond).toFixed(2)} | ${memory.p50.toFixed(2)} / ${memory.p99.toFixed(2)} | ${sqlite.p50.toFixed(2)} / ${sqlite.p99.toFixed(2)} |`,
+        `| ${round} | ${concurrency} | ${row.map((r) => (r?.perSecond ?? 0).toFixed(0)).join(' | ')} | ${row
+          .slice(1)
+          .map((r) => ((r?.perSecond ?? 0) / (first?.perSecond ?? 1)).toFixed(2))
+          .join(
+            ' | ',
+          )} | ${row.map((r) => `${(r?.p50 ?? 0).toFixed(2)} / ${(r?.p99 ?? 0).toFixed(2)}`).join(' | ')} |`,
       );
     }
+  }
+}
+
+/** Removes the keys one Redis run left (SCAN + UNLINK under its prefix). */
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -39,8 +39,9 @@ type RawEntry = [id: string, fields: string[]];
 
 // Updates a history read fetches per round trip: bounded memory however long the history is.
 const PAGE_SIZE = 500;
-// Updates one live read takes at once.
-const FEED_COUNT = 1_000;
+// Updates one live read takes at once: one round trip carries many, yet a backlog of large
+// updates (up to a publish body each) never arrives as one huge reply.
+const FEED_COUNT = 200;
 // How long one live read waits in Redis for something new.
 const FEED_BLOCK_MS = 1_000;
 // Updates one retention script removes; passes repeat until nothing more is due.
