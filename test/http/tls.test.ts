@@ -106,6 +106,15 @@ test('over HTTP/2, every other route answers: health, metrics, UI, client bundle
   const ui = await get('/ui/');
   assert.equal(ui.status, 200);
   assert.match(ui.body, /<html/i);
+  // The dashboard's own event stream.
+  const stats = await Http2EventStream.open(session, '/ui/stats');
+  assert.equal(stats.status, 200);
+  const [sample] = await stats.waitForEvents(1);
+  assert.equal(
+    typeof (JSON.parse(sample?.data ?? '{}') as { connections: unknown }).connections,
+    'number',
+  );
+  stats.stream.close();
   const bundle = await get('/herald-client.js');
   assert.equal(bundle.status, 200, 'the browser bundle is built (npm run build)');
   assert.match(String(bundle.headers['content-type']), /^text\/javascript/);
@@ -209,6 +218,39 @@ test('over HTTP/2, a stream that stops reading is dropped at its cap; another on
   assert.equal(events.at(-1)?.data, 'after the drop');
   const metrics = await (await fetch(new URL('/metrics', hub.hubUrl))).text();
   assert.match(metrics, /^herald_slow_consumers_dropped_total 1$/m);
+  assert.deepEqual(hub.internalErrors, []);
+});
+
+test('over HTTP/2, a replay far past the high-water mark waits for drain and arrives whole, in order', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true, tls: TLS });
+  const payload = 'y'.repeat(4 * 1024);
+  const count = 200; // 800 KiB: the replay pauses on drain many times over.
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: 50 }, (_, j) => ({
+      topic: TOPIC,
+      data: `${i + j} ${payload}`,
+    }));
+    const response = await fetch(hub.hubUrl, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${await hub.token({ publish: [TOPIC] })}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(batch),
+    });
+    assert.equal(response.status, 200);
+  }
+  const session = await connectHttp2(t, new URL(hub.hubUrl).origin, certificate.cert);
+  const stream = await Http2EventStream.open(
+    session,
+    subscribePath(hub, [TOPIC]) + '&lastEventID=earliest',
+  );
+  const events = await stream.waitForEvents(count, 20_000);
+  assert.deepEqual(
+    events.map((event) => Number(event.data.split(' ')[0])),
+    Array.from({ length: count }, (_, i) => i),
+  );
+  assert.deepEqual(warnings, [], 'no listener piles up on the response');
   assert.deepEqual(hub.internalErrors, []);
 });
 
