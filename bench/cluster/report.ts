@@ -11,6 +11,8 @@ export interface ClusterResult {
   readonly configuration: string;
   readonly store: 'memory' | 'redis';
   readonly nodes: number;
+  /** The machine's 1-minute load average when this configuration started (2 cores here). */
+  readonly loadAverage: number;
   /** Subscribers connected and answered 200, spread evenly over the nodes. */
   readonly held: number;
   /** Paced phase: one publish at a time, all on node A. */
@@ -55,11 +57,11 @@ export function renderMarkdown(results: readonly ClusterResult[]): string {
       r.load.redisCpuMicrosPerPublish === undefined
         ? f(r.load.heraldCpuMicrosPerPublish, 0)
         : `${f(r.load.heraldCpuMicrosPerPublish, 0)} + ${f(r.load.redisCpuMicrosPerPublish, 0)}`;
-    return `| ${r.configuration} | ${r.held} | ${q(r.paced.sameNode)} | ${q(r.paced.crossNode)} | ${f(r.paced.complete * 100)}% | ${f(r.load.ackedPerSecond, 0)} | ${f(r.load.ackedPerSecond / baseline, 2)} | ${f(r.load.ackP50, 2)} / ${f(r.load.ackP99, 2)} | ${q(r.load.delivery)} | ${f(r.load.delivered * 100)}% | ${cpu} |`;
+    return `| ${r.configuration} | ${r.held} | ${q(r.paced.sameNode)} | ${q(r.paced.crossNode)} | ${f(r.paced.complete * 100)}% | ${f(r.load.ackedPerSecond, 0)} | ${f(r.load.ackedPerSecond / baseline, 2)} | ${f(r.load.ackP50, 2)} / ${f(r.load.ackP99, 2)} | ${q(r.load.delivery)} | ${f(r.load.delivered * 100)}% | ${cpu} | ${f(r.loadAverage)} |`;
   });
   return [
-    `| configuration | subscribers | paced same-node p50 / p99 / p999 ms | paced cross-node p50 / p99 / p999 ms | paced complete | acked publishes/s | ÷ ${results[0]?.configuration ?? ''} | ack p50 / p99 ms | under load p50 / p99 / p999 ms | delivered | CPU µs per publish (herald + redis) |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| configuration | subscribers | paced same-node p50 / p99 / p999 ms | paced cross-node p50 / p99 / p999 ms | paced complete | acked publishes/s | ÷ ${results[0]?.configuration ?? ''} | ack p50 / p99 ms | under load p50 / p99 / p999 ms | delivered | CPU µs per publish (herald + redis) | load |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
@@ -125,6 +126,7 @@ async function scanPrefix(redis: Redis, prefix: string): Promise<string[]> {
 }
 
 async function measure(configuration: Configuration, redis: Redis): Promise<ClusterResult> {
+  const loadAverage = loadavg()[0] ?? Number.NaN;
   const prefix = `herald-bench:cluster:${process.pid}:${randomBytes(6).toString('hex')}:`;
   const storeArgs =
     configuration.store === 'memory'
@@ -220,6 +222,7 @@ async function measure(configuration: Configuration, redis: Redis): Promise<Clus
       configuration: configuration.name,
       store: configuration.store,
       nodes: configuration.nodes,
+      loadAverage,
       held,
       paced: {
         events: PACED,
