@@ -24,6 +24,11 @@ export interface HeraldConfig {
   /** An `aud` every token must carry; `null`: not checked. */
   readonly jwtAudience: string | null;
   /**
+   * Clock skew allowed when checking a token's `exp` and `nbf`, in milliseconds. A stream whose
+   * token was accepted within it ends that much after `exp`, so it is not closed at once.
+   */
+  readonly jwtClockToleranceMs: number;
+  /**
    * After fetching a JWKS, how long a token naming an unknown `kid` is refused before the set is
    * fetched again (so tokens with made-up `kid`s cannot flood the key server).
    */
@@ -46,6 +51,26 @@ export interface HeraldConfig {
   readonly historyMaxAgeMs: number | null;
   /** Largest publish body accepted; larger ones get 413. */
   readonly maxBodyBytes: number;
+  /** Largest request head (request line and headers) accepted; larger ones get 431. */
+  readonly maxHeaderBytes: number;
+  /** Time a client has to send its request headers before it gets 408 and is disconnected. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send its whole request, body included; `null`: no limit. */
+  readonly requestTimeoutMs: number | null;
+  /**
+   * Event streams one client may hold open at once (a client: an IPv4 address, or an IPv6 /64);
+   * more get 429. `null`: no limit.
+   */
+  readonly maxStreamsPerClient: number | null;
+  /**
+   * Proxies, as addresses or CIDR ranges, whose `X-Forwarded-For` header names the client. Empty:
+   * the header is ignored and the client is the socket's peer.
+   */
+  readonly trustedProxies: readonly string[];
+  /** Updates per second one publisher (a token's `sub`, else the token) may sustain; `null`: no limit. */
+  readonly publishRate: number | null;
+  /** Updates one publisher may send at once before the rate applies (the token bucket's size). */
+  readonly publishBurst: number;
   readonly maxTopicsPerUpdate: number;
   readonly maxUpdatesPerPublish: number;
   readonly maxSelectorsPerSubscription: number;
@@ -132,6 +157,7 @@ export const DEFAULTS = Object.freeze({
   subscriberJwtAlgorithm: 'HS256',
   jwtIssuer: null,
   jwtAudience: null,
+  jwtClockToleranceMs: 0,
   jwksCooldownMs: 30_000,
   anonymous: false,
   corsOrigins: [],
@@ -141,6 +167,13 @@ export const DEFAULTS = Object.freeze({
   historySize: 100_000,
   historyMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBodyBytes: 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  maxStreamsPerClient: 1000,
+  trustedProxies: [],
+  publishRate: 1000,
+  publishBurst: 2000,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,

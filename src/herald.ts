@@ -6,12 +6,17 @@ import { openBackend } from './backends/open-backend.ts';
 import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import { Hub } from './core/hub.ts';
+import { RateLimiter } from './core/rate-limiter.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
+import { trustedProxySet } from './http/client-address.ts';
 import { ClientBundle } from './http/client-bundle.ts';
+import { clientErrorHandler } from './http/client-error.ts';
 import { DashboardFeed } from './http/dashboard-feed.ts';
 import { createHttpListener } from './http/http-listener.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
+import { serverLimits } from './http/server-limits.ts';
+import { StreamsPerClient } from './http/streams-per-client.ts';
 import { loadTlsCredentials } from './http/tls-credentials.ts';
 import { WebUi } from './http/web-ui.ts';
 
@@ -55,6 +60,13 @@ export async function startHerald(
   // is opened.
   const verifier = createTokenVerifier(verificationOptions(config));
   const tls = config.tls === null ? null : loadTlsCredentials(config.tls);
+  // Limits are checked before anything is opened too.
+  const limits = serverLimits(config);
+  const trustedProxies = trustedProxySet(config.trustedProxies);
+  const publishRate =
+    config.publishRate === null
+      ? undefined
+      : new RateLimiter({ perSecond: config.publishRate, burst: config.publishBurst });
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
   const backend = await openBackend(config);
@@ -97,6 +109,12 @@ export async function startHerald(
     verifier,
     connections,
     publishOrigins: new Set(config.publishOrigins),
+    streamsPerClient:
+      config.maxStreamsPerClient === null
+        ? undefined
+        : new StreamsPerClient(config.maxStreamsPerClient),
+    trustedProxies,
+    publishRate,
     closing: () => closing !== undefined,
     metrics,
     metricsExposition: runtime.metricsExposition ?? (() => metrics.registry.metrics()),
@@ -107,7 +125,12 @@ export async function startHerald(
       await backend.lastEventId();
     },
   });
-  const listener = createHttpListener(handler, tls);
+  const listener = createHttpListener(handler, tls, {
+    limits,
+    onClientError: clientErrorHandler((code) => {
+      metrics.countError(code);
+    }),
+  });
 
   let port: number;
   try {

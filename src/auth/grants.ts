@@ -8,8 +8,13 @@ export interface Grants {
   readonly subscribe: readonly TopicSelector[];
   /** Arbitrary JSON the publisher of the token attached, shown in subscription events. */
   readonly payload: unknown;
-  /** The token's `exp`, in milliseconds since the epoch. */
+  /**
+   * When the hub stops honouring the token, in milliseconds since the epoch: its `exp` plus the
+   * clock tolerance (a token accepted within the tolerance is not cut off at once).
+   */
   readonly expiresAt: number | undefined;
+  /** The token's `sub` claim, when it has one: who publishes, for the publish rate limit. */
+  readonly subject: string | undefined;
 }
 
 /** An anonymous subscriber: public updates only. */
@@ -18,4 +23,5 @@ export const ANONYMOUS: Grants = Object.freeze({
   subscribe: [],
   payload: undefined,
   expiresAt: undefined,
+  subject: undefined,
 });

@@ -24,6 +24,8 @@ export interface TokenVerifierOptions {
   readonly issuer?: string | null | undefined;
   /** An `aud` every token must carry; `null` or absent: not checked. */
   readonly audience?: string | null | undefined;
+  /** Clock skew allowed on `exp` and `nbf`, in milliseconds; absent: none. */
+  readonly clockToleranceMs?: number | undefined;
 }
 
 export interface TokenVerifier {
@@ -39,8 +41,11 @@ export interface TokenVerifier {
 const CLAIM_NAMES = ['mercure', 'https://mercure.rocks/'] as const;
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const toleranceMs = options.clockToleranceMs ?? 0;
   const checks = (role: TokenRole): JWTVerifyOptions => ({
     algorithms: [options[role].algorithm],
+    // jose counts in seconds; `iat` is not checked (no maximum token age is set).
+    clockTolerance: toleranceMs / 1000,
     ...(options.issuer == null ? {} : { issuer: options.issuer }),
     ...(options.audience == null ? {} : { audience: options.audience }),
   });
@@ -65,7 +70,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } catch (error) {
         throw translate(error, token, role, options[role].algorithm, typeof key === 'function');
       }
-      return grantsFrom(payload);
+      return grantsFrom(payload, toleranceMs);
     },
   };
 }
@@ -155,7 +160,7 @@ function describeAlgorithm(token: string): string {
   }
 }
 
-function grantsFrom(payload: JWTPayload): Grants {
+function grantsFrom(payload: JWTPayload, toleranceMs: number): Grants {
   const claim = CLAIM_NAMES.map((name) => payload[name]).find((value) => value !== undefined);
   if (
     claim !== undefined &&
@@ -168,7 +173,9 @@ function grantsFrom(payload: JWTPayload): Grants {
     publish: selectorsClaim(mercure, 'publish'),
     subscribe: selectorsClaim(mercure, 'subscribe'),
     payload: mercure['payload'],
-    expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
+    // jose accepted the token until exp + tolerance: the stream lives exactly as long.
+    expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 + toleranceMs,
+    subject: typeof payload.sub === 'string' ? payload.sub : undefined,
   };
 }
 

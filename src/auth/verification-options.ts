@@ -29,5 +29,6 @@ export function verificationOptions(config: HeraldConfig): TokenVerifierOptions 
     },
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
+    clockToleranceMs: config.jwtClockToleranceMs,
   };
 }

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH } from '../config.ts';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH, DEFAULTS } from '../config.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
+import { trustedProxySet } from '../http/client-address.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
 import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
+import type { PickOption } from './option-reading.ts';
 import { parseTlsOptions, TLS_FLAGS, TLS_HELP } from './tls-options.ts';
 
 export { OptionError } from './option-reading.ts';
@@ -24,6 +26,7 @@ export const SERVE_FLAGS = {
   host: { type: 'string' },
   ...TLS_FLAGS,
   ...JWT_FLAGS,
+  'jwt-clock-tolerance': { type: 'string' },
   anonymous: { type: 'boolean' },
   'cors-origin': { type: 'string', multiple: true },
   'publish-origin': { type: 'string', multiple: true },
@@ -34,6 +37,13 @@ export const SERVE_FLAGS = {
   'redis-prefix': { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
+  'max-header-size': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-streams-per-client': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
+  'publish-rate': { type: 'string' },
+  'publish-burst': { type: 'string' },
   ui: { type: 'boolean' },
   subscriptions: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -48,6 +58,7 @@ Options (each also read from the environment variable shown):
   --host <addr>              address to listen on                  HERALD_HOST (0.0.0.0)
 ${TLS_HELP}
 ${JWT_HELP}
+  --jwt-clock-tolerance <dur> clock skew allowed on exp and nbf    HERALD_JWT_CLOCK_TOLERANCE (0)
   --anonymous                let subscribers without a token see public updates   HERALD_ANONYMOUS
   --cors-origin <origin>     allow a browser origin (repeatable)   HERALD_CORS_ORIGINS (comma list)
   --publish-origin <origin>  allow cookie publishes from an origin (repeatable; default: the CORS origins)
@@ -63,6 +74,15 @@ ${JWT_HELP}
                                                                    HERALD_HISTORY_MAX_AGE (7d)
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
+  --max-header-size <bytes>  largest request head (431 past it)    HERALD_MAX_HEADER_SIZE (16384)
+  --headers-timeout <dur>    time to send the headers (408 past it)   HERALD_HEADERS_TIMEOUT (10s)
+  --request-timeout <dur>    time to send a whole request, 0 for none   HERALD_REQUEST_TIMEOUT (60s)
+  --max-streams-per-client <n>  open streams per client IP (IPv6: per /64), 0 for no limit
+                                                                   HERALD_MAX_STREAMS_PER_CLIENT (1000)
+  --trust-proxy <addr>       a proxy (address or CIDR) whose X-Forwarded-For names the client
+                             (repeatable)                          HERALD_TRUST_PROXY (comma list)
+  --publish-rate <n>         updates per second per publisher, 0 for no limit   HERALD_PUBLISH_RATE (1000)
+  --publish-burst <n>        updates a publisher may send at once  HERALD_PUBLISH_BURST (2000)
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
   --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
   --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
@@ -112,6 +132,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     pick('redis-prefix', 'HERALD_REDIS_PREFIX'),
   );
   const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
+  const limits = parseLimits(pick, values['trust-proxy'], env['HERALD_TRUST_PROXY']);
   const corsOrigins = origins(
     values['cors-origin'],
     '--cors-origin',
@@ -158,6 +179,14 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       subscriberJwtAlgorithm: jwt.subscriber.algorithm?.value,
       jwtIssuer: jwt.issuer,
       jwtAudience: jwt.audience,
+      jwtClockToleranceMs: optional(
+        pick('jwt-clock-tolerance', 'HERALD_JWT_CLOCK_TOLERANCE'),
+        (v, n) => {
+          const ms = duration(v, n);
+          if (ms > 3_600_000) throw new OptionError(`${n} must be at most 1h; got "${v}".`);
+          return ms;
+        },
+      ),
       port,
       host: pick('host', 'HERALD_HOST')?.[1],
       tls,
@@ -179,7 +208,75 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       maxUnsentBytes: optional(pick('max-unsent-bytes', 'HERALD_MAX_UNSENT_BYTES'), (v, n) =>
         integer(v, n, 1024, 1 << 30),
       ),
+      ...limits,
     },
+  };
+}
+
+type LimitOptions = Pick<
+  HeraldOptions,
+  | 'maxHeaderBytes'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'maxStreamsPerClient'
+  | 'trustedProxies'
+  | 'publishRate'
+  | 'publishBurst'
+>;
+
+/** The abuse limits: header size, slow requests, streams per client, publish rate. */
+function parseLimits(
+  pick: PickOption<keyof typeof SERVE_FLAGS>,
+  proxyFlags: string[] | undefined,
+  proxyEnv: string | undefined,
+): LimitOptions {
+  const headersTimeout = pick('headers-timeout', 'HERALD_HEADERS_TIMEOUT');
+  const headersTimeoutMs = optional(headersTimeout, (v, n) => {
+    const ms = duration(v, n);
+    if (ms < 1) throw new OptionError(`${n} must be at least 1ms; got "${v}".`);
+    return ms;
+  });
+  const requestTimeout = pick('request-timeout', 'HERALD_REQUEST_TIMEOUT');
+  const requestTimeoutMs = optional(requestTimeout, duration);
+  const effectiveHeaders = headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
+  const effectiveRequest = requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+  if (effectiveRequest !== 0 && effectiveHeaders > effectiveRequest) {
+    throw new OptionError(
+      `${headersTimeout?.[0] ?? '--headers-timeout'} (${effectiveHeaders} ms) must not exceed ${requestTimeout?.[0] ?? '--request-timeout'} (${effectiveRequest} ms).`,
+    );
+  }
+  const streams = optional(
+    pick('max-streams-per-client', 'HERALD_MAX_STREAMS_PER_CLIENT'),
+    (v, n) => integer(v, n, 0, 10_000_000),
+  );
+  const rate = optional(pick('publish-rate', 'HERALD_PUBLISH_RATE'), (v, n) =>
+    integer(v, n, 0, 10_000_000),
+  );
+  const [proxies, proxiesName] =
+    proxyFlags !== undefined
+      ? [proxyFlags, '--trust-proxy']
+      : proxyEnv !== undefined && proxyEnv !== ''
+        ? [proxyEnv.split(',').map((entry) => entry.trim()), 'HERALD_TRUST_PROXY']
+        : [undefined, ''];
+  if (proxies !== undefined) {
+    try {
+      trustedProxySet(proxies, proxiesName);
+    } catch (error) {
+      throw new OptionError((error as Error).message);
+    }
+  }
+  return {
+    maxHeaderBytes: optional(pick('max-header-size', 'HERALD_MAX_HEADER_SIZE'), (v, n) =>
+      integer(v, n, 1024, 1 << 20),
+    ),
+    headersTimeoutMs,
+    requestTimeoutMs: requestTimeoutMs === 0 ? null : requestTimeoutMs,
+    maxStreamsPerClient: streams === 0 ? null : streams,
+    trustedProxies: proxies,
+    publishRate: rate === 0 ? null : rate,
+    publishBurst: optional(pick('publish-burst', 'HERALD_PUBLISH_BURST'), (v, n) =>
+      integer(v, n, 1, 10_000_000),
+    ),
   };
 }
 

@@ -12,6 +12,7 @@ export const ERROR_CATALOG = {
   HERALD_ERR_TOO_MANY_TOPICS: { status: 400, title: 'Too many topics in one update' },
   HERALD_ERR_TOO_MANY_UPDATES: { status: 400, title: 'Too many updates in one batch' },
   HERALD_ERR_TOO_MANY_SELECTORS: { status: 400, title: 'Too many topic selectors' },
+  HERALD_ERR_MALFORMED_REQUEST: { status: 400, title: 'Malformed HTTP request' },
   HERALD_ERR_UNAUTHORIZED: { status: 401, title: 'Authorization required' },
   HERALD_ERR_INVALID_TOKEN: { status: 401, title: 'Invalid token' },
   HERALD_ERR_FORBIDDEN: { status: 403, title: 'Not allowed' },
@@ -19,9 +20,13 @@ export const ERROR_CATALOG = {
   HERALD_ERR_RESERVED_TOPIC: { status: 403, title: 'Topic reserved for the hub' },
   HERALD_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   HERALD_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  HERALD_ERR_REQUEST_TIMEOUT: { status: 408, title: 'Request not received in time' },
   HERALD_ERR_DUPLICATE_ID: { status: 409, title: 'An update with this id already exists' },
   HERALD_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   HERALD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  HERALD_ERR_TOO_MANY_STREAMS: { status: 429, title: 'Too many open streams from this client' },
+  HERALD_ERR_RATE_LIMITED: { status: 429, title: 'Publish rate limit exceeded' },
+  HERALD_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   HERALD_ERR_BACKEND_UNAVAILABLE: { status: 503, title: 'History backend unavailable' },
   HERALD_ERR_SHUTTING_DOWN: { status: 503, title: 'Hub is shutting down' },
   HERALD_ERR_KEYS_UNAVAILABLE: { status: 503, title: 'Token keys unavailable' },
@@ -55,11 +60,13 @@ export class HeraldError extends Error {
   readonly title: string;
   /** For `HERALD_ERR_INVALID_TOKEN`: which check the token failed. */
   readonly reason: TokenRefusalReason | undefined;
+  /** For 429 and 503 answers: whole seconds (at least 1) before a retry may succeed. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: ErrorCode,
     detail: string,
-    options?: { cause?: unknown; reason?: TokenRefusalReason },
+    options?: { cause?: unknown; reason?: TokenRefusalReason; retryAfterSeconds?: number },
   ) {
     super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HeraldError';
@@ -67,6 +74,10 @@ export class HeraldError extends Error {
     this.status = ERROR_CATALOG[code].status;
     this.title = ERROR_CATALOG[code].title;
     this.reason = options?.reason;
+    this.retryAfterSeconds =
+      options?.retryAfterSeconds === undefined
+        ? undefined
+        : Math.max(1, Math.ceil(options.retryAfterSeconds));
   }
 }
 

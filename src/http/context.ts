@@ -1,10 +1,13 @@
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
+import type { RateLimiter } from '../core/rate-limiter.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { ClientBundle } from './client-bundle.ts';
 import type { HeraldMetrics } from './metrics.ts';
+import type { StreamsPerClient } from './streams-per-client.ts';
 import type { WebUi } from './web-ui.ts';
 
 /** What every route needs, built once at start-up. */
@@ -14,6 +17,12 @@ export interface RouteContext {
   readonly verifier: TokenVerifier;
   readonly connections: ConnectionRegistry;
   readonly publishOrigins: ReadonlySet<string>;
+  /** Open streams per client, when their number is limited. */
+  readonly streamsPerClient: StreamsPerClient | undefined;
+  /** Proxies whose X-Forwarded-For names the client; `undefined`: the header is ignored. */
+  readonly trustedProxies: BlockList | undefined;
+  /** Each publisher's token bucket, when publishing is rate-limited. */
+  readonly publishRate: RateLimiter | undefined;
   /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
   readonly closing: () => boolean;
   readonly metrics: HeraldMetrics;

@@ -3,7 +3,9 @@ import type { Server } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
+import type { ServerLimits } from './server-limits.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 
 /**
@@ -21,10 +23,14 @@ export const HTTP2_MAX_CONCURRENT_STREAMS = 1000;
 const HTTP2_STREAM_WINDOW_BYTES = 1024 * 1024;
 const HTTP2_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 
-// Idle HTTP/1.1 keep-alive connections are closed after this.
-const KEEP_ALIVE_TIMEOUT_MS = 10_000;
-
 export type RequestListener = (req: HubRequest, res: HubResponse) => void;
+
+/** The abuse limits of the server itself (src/http/server-limits.ts), and who answers them. */
+export interface ListenerLimits {
+  readonly limits: ServerLimits;
+  /** Node's `clientError`: a request over a limit, too slow, or not HTTP (HTTP/1.1). */
+  readonly onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
+}
 
 /** The HTTP server: plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1 negotiated by ALPN. */
 export interface HttpListener {
@@ -45,12 +51,17 @@ export interface HttpListener {
 export function createHttpListener(
   handler: RequestListener,
   tls: TlsCredentials | null,
+  limits: ListenerLimits,
 ): HttpListener {
-  return tls === null ? plainListener(handler) : secureListener(handler, tls);
+  return tls === null ? plainListener(handler, limits) : secureListener(handler, tls, limits);
 }
 
-function plainListener(handler: RequestListener): HttpListener {
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handler);
+function plainListener(
+  handler: RequestListener,
+  { limits, onClientError }: ListenerLimits,
+): HttpListener {
+  const server = createServer(limits, handler);
+  server.on('clientError', onClientError);
   return {
     scheme: 'http',
     listen: (port, host) => listen(server, port, host),
@@ -67,10 +78,18 @@ function plainListener(handler: RequestListener): HttpListener {
 /** What Node's HTTP/2 server does for its HTTP/1.1 connections that its types leave out. */
 interface Http1Fallback {
   keepAliveTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+  maxHeaderSize: number;
   closeIdleConnections(): void;
 }
 
-function secureListener(handler: RequestListener, tls: TlsCredentials): HttpListener {
+function secureListener(
+  handler: RequestListener,
+  tls: TlsCredentials,
+  { limits, onClientError }: ListenerLimits,
+): HttpListener {
   const server = createSecureServer(
     {
       cert: tls.cert,
@@ -80,12 +99,21 @@ function secureListener(handler: RequestListener, tls: TlsCredentials): HttpList
       settings: {
         maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
         initialWindowSize: HTTP2_STREAM_WINDOW_BYTES,
+        // The same bound on a request's headers as HTTP/1.1's --max-header-size.
+        maxHeaderListSize: limits.maxHeaderSize,
       },
     },
     handler,
   ) as Http2SecureServer & Http1Fallback;
-  // Unset, Node's HTTP/1.1 side of an HTTP/2 server keeps idle connections forever.
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Unset, Node's HTTP/1.1 side of an HTTP/2 server keeps idle connections forever, and has
+  // its own header and request timeouts: the same limits as plain HTTP/1.1.
+  server.keepAliveTimeout = limits.keepAliveTimeout;
+  server.headersTimeout = limits.headersTimeout;
+  server.requestTimeout = limits.requestTimeout;
+  // Read when the server starts listening.
+  server.connectionsCheckingInterval = limits.connectionsCheckingInterval;
+  server.maxHeaderSize = limits.maxHeaderSize;
+  server.on('clientError', onClientError);
 
   // Tracked for shutdown: sessions to send GOAWAY to, sockets (of either protocol) to cut.
   const sessions = new Set<ServerHttp2Session>();

@@ -18,15 +18,10 @@ export function sendProblem(
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    // A URN, not a URL: Herald has no site to dereference it from. docs/errors.md lists them.
-    type: `urn:herald:error:${known.code}`,
-    title: known.title,
-    status: known.status,
-    code: known.code,
-    detail: known.message,
-    reason: known.reason,
-  });
+  const body = problemBody(known);
+  if (known.retryAfterSeconds !== undefined) {
+    extraHeaders = { ...extraHeaders, 'Retry-After': String(known.retryAfterSeconds) };
+  }
   if (known.status === 401) {
     // RFC 6750: tell the client which scheme to use, and (for a bad token) that it was invalid.
     extraHeaders = {
@@ -41,4 +36,17 @@ export function sendProblem(
     'Content-Length': Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+/** The problem document of an error, as JSON text. */
+export function problemBody(error: HeraldError): string {
+  return JSON.stringify({
+    // A URN, not a URL: Herald has no site to dereference it from. docs/errors.md lists them.
+    type: `urn:herald:error:${error.code}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    detail: error.message,
+    reason: error.reason,
+  });
 }

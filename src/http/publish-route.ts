@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Grants } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
+import type { RateDecision } from '../core/rate-limiter.ts';
 import { anySelectorMatches } from '../core/topic-selector.ts';
 import type { NewUpdate } from '../core/update.ts';
 import type { RouteContext } from './context.ts';
@@ -19,10 +21,14 @@ export async function handlePublish(
   url: URL,
 ): Promise<void> {
   const started = performance.now();
-  const grants = await publisherGrants(context, req, url);
+  const { grants, token } = await publisherGrants(context, req, url);
+  const publisher = publisherKey(grants, token);
+  // An empty bucket refuses before the body is read; then the updates are counted.
+  refuseOverRate(context.publishRate?.check(publisher, 1));
   const body = await readBody(req, context.config.maxBodyBytes);
   const updates = parsePublishBody(req.headers['content-type'], body);
   for (const update of updates) assertMayPublish(grants, update);
+  refuseOverRate(context.publishRate?.take(publisher, updates.length));
   const stored = await context.hub.publish(updates);
   const ids = stored.map((update) => update.id).join('\n');
   res.writeHead(200, {
@@ -33,7 +39,29 @@ export async function handlePublish(
   context.metrics.observePublish(stored.length, (performance.now() - started) / 1000);
 }
 
-async function publisherGrants(context: RouteContext, req: HubRequest, url: URL): Promise<Grants> {
+/**
+ * Who publishes, for the rate limit: the token's `sub`, so that one publisher's tokens share a
+ * bucket; a token without one is its own publisher (hashed: tokens are not kept in memory).
+ */
+function publisherKey(grants: Grants, token: string): string {
+  if (grants.subject !== undefined) return `sub:${grants.subject}`;
+  return `token:${createHash('sha256').update(token).digest('base64url')}`;
+}
+
+function refuseOverRate(decision: RateDecision | undefined): void {
+  if (decision === undefined || decision.allowed) return;
+  throw new HeraldError(
+    'HERALD_ERR_RATE_LIMITED',
+    'This publisher is over its publish rate (--publish-rate, --publish-burst); nothing was stored: retry after Retry-After seconds.',
+    { retryAfterSeconds: decision.retryAfterMs / 1000 },
+  );
+}
+
+async function publisherGrants(
+  context: RouteContext,
+  req: HubRequest,
+  url: URL,
+): Promise<{ grants: Grants; token: string }> {
   const found = findToken(req.headers, url.searchParams, context.config.cookieName);
   if (found === undefined) {
     throw new HeraldError('HERALD_ERR_UNAUTHORIZED', 'Publishing needs a publisher token.');
@@ -41,7 +69,7 @@ async function publisherGrants(context: RouteContext, req: HubRequest, url: URL)
   const grants = await context.verifier.verify(found.token, 'publisher');
   // A browser attaches cookies to cross-site requests: only allowed origins may publish with one.
   if (found.source === 'cookie') assertAllowedOrigin(context, req);
-  return grants;
+  return { grants, token: found.token };
 }
 
 function assertAllowedOrigin(context: RouteContext, req: HubRequest): void {

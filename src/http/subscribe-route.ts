@@ -2,6 +2,7 @@ import type { Grants } from '../auth/grants.ts';
 import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
+import { clientAddress, clientKey } from './client-address.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { SseConnection } from './sse-connection.ts';
@@ -10,6 +11,10 @@ import { STREAM_HEADERS } from './stream-headers.ts';
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;
 
+// When a client over its stream limit may try again: streams close at no predictable moment,
+// so a fixed pause that keeps a reconnect loop slow.
+const STREAMS_RETRY_AFTER_SECONDS = 10;
+
 /** `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams. */
 export async function handleSubscribe(
   context: RouteContext,
@@ -17,6 +22,7 @@ export async function handleSubscribe(
   res: HubResponse,
   url: URL,
 ): Promise<void> {
+  countStream(context, req, res);
   const grants = await subscriberGrants(context, req, url);
   const lastEventId = requestedLastEventId(req, url);
   const connection = new SseConnection(
@@ -63,6 +69,25 @@ export async function handleSubscribe(
   // The head and a first comment go now, so the client knows it is connected.
   connection.open(headers);
   await opened.start();
+}
+
+/**
+ * Counts this request against its client's stream limit from its first moment (so requests
+ * still being authorized count too), and uncounts it when its response closes, whatever ends
+ * it. Refused before the token is verified: the cheapest answer comes first.
+ */
+function countStream(context: RouteContext, req: HubRequest, res: HubResponse): void {
+  const { streamsPerClient } = context;
+  if (streamsPerClient === undefined) return;
+  const release = streamsPerClient.tryOpen(clientKey(clientAddress(req, context.trustedProxies)));
+  if (release === undefined) {
+    throw new HeraldError(
+      'HERALD_ERR_TOO_MANY_STREAMS',
+      `This client already has ${streamsPerClient.limit} event streams open, the most this hub allows; close one or retry later.`,
+      { retryAfterSeconds: STREAMS_RETRY_AFTER_SECONDS },
+    );
+  }
+  res.once('close', release);
 }
 
 /**

@@ -55,6 +55,14 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'max-unsent-bytes': '4096',
   'log-level': 'warn',
   workers: '2',
+  'jwt-clock-tolerance': '5s',
+  'max-header-size': '32768',
+  'headers-timeout': '5s',
+  'request-timeout': '30s',
+  'max-streams-per-client': '50',
+  'trust-proxy': '10.0.0.0/8',
+  'publish-rate': '10',
+  'publish-burst': '20',
 };
 
 /** What parsing gives, with the names of flags and variables taken out of error messages. */
