@@ -104,6 +104,12 @@ export function createRequestHandler(
       );
     });
     route(req, res).catch((error: unknown) => {
+      if (abortedByClient(req, error)) {
+        // The connection was cut mid-request (by the client, or by a request timeout that was
+        // already answered): there is no one to answer, and nothing went wrong here.
+        context.logger.debug({ requestId }, 'request aborted');
+        return;
+      }
       if (error instanceof HeraldError) {
         context.metrics.countError(error.code);
       } else {
@@ -120,4 +126,13 @@ export function createRequestHandler(
       sendProblem(res, error, headers);
     });
   };
+}
+
+/** Node rejects a body read with ECONNRESET "aborted" when the connection closes mid-body. */
+function abortedByClient(req: HubRequest, error: unknown): boolean {
+  return (
+    req.destroyed &&
+    !(error instanceof HeraldError) &&
+    (error as { code?: unknown } | null)?.code === 'ECONNRESET'
+  );
 }
