@@ -98,7 +98,8 @@ async function main(): Promise<void> {
                 ? ['--store', REDIS_URL, '--redis-prefix', prefix]
                 : ['--store', `sqlite:${join(scratch, `r${round}-c${concurrency}.db`)}`];
           const hub = await startProcess(
-            ['serve', '--port', '0', '--host', '127.0.0.1', ...storeArgs],
+            // One token publishes flat out: the per-publisher rate limit would cap the figure.
+            ['serve', '--port', '0', '--host', '127.0.0.1', ...storeArgs, '--publish-rate', '0'],
             { HERALD_JWT_KEY: KEY },
             '0',
           );

@@ -35,6 +35,9 @@ function serveArgs(file: string, port = '0'): string[] {
     '--anonymous',
     '--store',
     `sqlite:${file}`,
+    // 32 publishers share one token and publish flat out: durability, not rate limits, is tested.
+    '--publish-rate',
+    '0',
   ];
 }
 
