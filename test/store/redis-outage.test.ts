@@ -1,8 +1,9 @@
 /**
- * What a Redis outage does to a running hub, end to end: real HTTP publishers under load, a
- * real subscriber, a redis-server of the test's own that is killed (or frozen) and brought back.
- * Every publish answered 200 must be delivered and kept; every other one is a 503; readiness
- * follows Redis; the subscriber's stream survives and goes on without a gap or a repeat.
+ * What a Redis outage does to running hubs, end to end: two hub nodes on one redis-server of the
+ * test's own, real HTTP publishers under load on both, a real subscriber on each; Redis is
+ * killed (or frozen) and brought back. Every publish answered 200 must be delivered by both
+ * nodes and kept; every other one is a 503; readiness follows Redis; the subscribers' streams
+ * survive and go on without a gap or a repeat, in the same order on both nodes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,6 +14,7 @@ import { EventStream } from '../support/event-stream.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import type { TestHub } from '../support/test-hub.ts';
 
 const TOPIC = 'https://example.com/outage';
 const PUBLISHERS = 6;
@@ -53,13 +55,20 @@ async function outage(
   resume: () => Promise<void>,
 ): Promise<void> {
   const prefix = uniquePrefix('outage');
-  const hub = await startTestHub(t, {
-    store: { kind: 'redis', url: redis.url, keyPrefix: prefix },
-    heartbeatMs: 200,
-  });
+  const nodes = await Promise.all(
+    [0, 1].map(() =>
+      startTestHub(t, {
+        store: { kind: 'redis', url: redis.url, keyPrefix: prefix },
+        heartbeatMs: 200,
+      }),
+    ),
+  );
+  const [hub, other] = nodes as [TestHub, TestHub];
   const authorization = { Authorization: `Bearer ${await hub.token({ subscribe: ['*'] })}` };
   const live = await EventStream.open(t, hub.subscribeUrl([TOPIC]), authorization);
+  const liveOnOther = await EventStream.open(t, other.subscribeUrl([TOPIC]), authorization);
   assert.equal(live.status, 200);
+  assert.equal(liveOnOther.status, 200);
 
   let phase: Phase = 'before';
   let stopping = false;
@@ -68,7 +77,8 @@ async function outage(
     for (let n = 0; !stopping; n++) {
       const data = `p${publisher}-${n}`;
       const sentIn = phase;
-      const { status, body } = await hub.publish({ topic: TOPIC, data });
+      const node = nodes[publisher % nodes.length] ?? hub;
+      const { status, body } = await node.publish({ topic: TOPIC, data });
       outcomes.push({ publisher, data, phase: sentIn, status, body });
       // Refusals come back at once: do not spin on them.
       if (status !== 200) await delay(20);
@@ -78,22 +88,31 @@ async function outage(
   await delay(1_000);
   phase = 'down';
   await interrupt();
-  const heartbeatsAtOutage = live.comments;
-  const notReady = await until('/readyz to answer 503', async () => {
-    const ready = await readiness(hub.hubUrl);
-    return ready.status === 503 ? ready : undefined;
-  });
-  assert.equal(
-    (JSON.parse(notReady.body) as { code: string }).code,
-    'HERALD_ERR_BACKEND_UNAVAILABLE',
-  );
+  const heartbeatsAtOutage = [live.comments, liveOnOther.comments];
+  for (const node of nodes) {
+    const notReady = await until('/readyz to answer 503', async () => {
+      const ready = await readiness(node.hubUrl);
+      return ready.status === 503 ? ready : undefined;
+    });
+    assert.equal(
+      (JSON.parse(notReady.body) as { code: string }).code,
+      'HERALD_ERR_BACKEND_UNAVAILABLE',
+    );
+  }
   await delay(3_000);
-  assert.ok(live.comments > heartbeatsAtOutage, 'heartbeats go on while Redis is away');
-  assert.equal(live.ended, false, 'the stream stays open while Redis is away');
+  [live, liveOnOther].forEach((stream, i) => {
+    assert.ok(
+      stream.comments > (heartbeatsAtOutage[i] ?? 0),
+      'heartbeats go on while Redis is away',
+    );
+    assert.equal(stream.ended, false, 'the stream stays open while Redis is away');
+  });
   await resume();
-  await until('/readyz to answer 200', async () =>
-    (await readiness(hub.hubUrl)).status === 200 ? true : undefined,
-  );
+  for (const node of nodes) {
+    await until('/readyz to answer 200', async () =>
+      (await readiness(node.hubUrl)).status === 200 ? true : undefined,
+    );
+  }
   phase = 'after';
   await delay(1_000);
   stopping = true;
@@ -120,10 +139,17 @@ async function outage(
   // A marker published last: once it has arrived, everything stored before it has too.
   const marker = await hub.publish({ topic: TOPIC, data: 'marker' });
   assert.equal(marker.status, 200);
-  await live.until(() => live.events.some((e) => e.id === marker.body), 'the marker', 20_000);
-  assert.equal(live.ended, false, 'the same stream delivered everything, without reconnecting');
+  for (const stream of [live, liveOnOther]) {
+    await stream.until(() => stream.events.some((e) => e.id === marker.body), 'the marker', 20_000);
+    assert.equal(stream.ended, false, 'the same stream delivered everything, without reconnecting');
+  }
 
   const delivered = live.events.map((e) => e.id ?? '');
+  assert.deepEqual(
+    liveOnOther.events.map((e) => e.id ?? ''),
+    delivered,
+    'both nodes delivered the same updates in the same order',
+  );
   assert.equal(new Set(delivered).size, delivered.length, 'no update delivered twice');
   const position = new Map(delivered.map((id, i) => [id, i]));
   const missing = acknowledged.filter((o) => !position.has(o.body));
@@ -162,10 +188,12 @@ async function outage(
     `${acknowledged.length} acknowledged, ${refused.length} refused (${storedAnyway} of them stored all the same: the reply was lost), ${delivered.length} delivered`,
   );
   assert.equal(delivered.length, acknowledged.length + storedAnyway + 1);
-  assert.deepEqual(hub.internalErrors, [], 'an outage is no internal error');
+  for (const node of nodes) {
+    assert.deepEqual(node.internalErrors, [], 'an outage is no internal error');
+  }
 }
 
-test('Redis killed under load and restarted: every 200 is delivered and kept, the rest are 503', async (t) => {
+test('Redis killed under load and restarted: every 200 is delivered by both nodes and kept, the rest are 503', async (t) => {
   const redis = await PrivateRedis.start(t);
   await outage(
     t,
@@ -175,7 +203,7 @@ test('Redis killed under load and restarted: every 200 is delivered and kept, th
   );
 });
 
-test('Redis frozen under load and thawed: every 200 is delivered and kept, the rest are 503', async (t) => {
+test('Redis frozen under load and thawed: every 200 is delivered by both nodes and kept, the rest are 503', async (t) => {
   const redis = await PrivateRedis.start(t);
   await outage(
     t,
