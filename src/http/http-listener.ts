@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createSecureServer } from 'node:http2';
-import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
+import type { Http2SecureServer, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
@@ -22,6 +22,13 @@ export const HTTP2_MAX_CONCURRENT_STREAMS = 1000;
  */
 const HTTP2_STREAM_WINDOW_BYTES = 1024 * 1024;
 const HTTP2_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * An HTTP/2 connection with no stream open is closed (GOAWAY) after this, so idle connections
+ * cannot pile up. Longer than HTTP/1.1's keep-alive: reopening costs a TLS handshake, and a
+ * browser parks every tab's requests on the one connection.
+ */
+export const HTTP2_IDLE_TIMEOUT_MS = 60_000;
 
 export type RequestListener = (req: HubRequest, res: HubResponse) => void;
 
@@ -52,8 +59,11 @@ export function createHttpListener(
   handler: RequestListener,
   tls: TlsCredentials | null,
   limits: ListenerLimits,
+  http2IdleTimeoutMs = HTTP2_IDLE_TIMEOUT_MS,
 ): HttpListener {
-  return tls === null ? plainListener(handler, limits) : secureListener(handler, tls, limits);
+  return tls === null
+    ? plainListener(handler, limits)
+    : secureListener(handler, tls, limits, http2IdleTimeoutMs);
 }
 
 function plainListener(
@@ -89,6 +99,7 @@ function secureListener(
   handler: RequestListener,
   tls: TlsCredentials,
   { limits, onClientError }: ListenerLimits,
+  idleTimeoutMs: number,
 ): HttpListener {
   const server = createSecureServer(
     {
@@ -126,6 +137,7 @@ function secureListener(
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.setLocalWindowSize(HTTP2_SESSION_WINDOW_BYTES);
+    closeWhenIdle(session, idleTimeoutMs);
   });
 
   return {
@@ -141,6 +153,33 @@ function secureListener(
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/**
+ * Closes a session once it has had no open stream for `timeoutMs`. Not Node's session timeout:
+ * that counts frames, and an event stream may be quiet for long (heartbeats can be off).
+ */
+function closeWhenIdle(session: ServerHttp2Session, timeoutMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      session.close();
+    }, timeoutMs);
+    timer.unref();
+  };
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      open--;
+      if (open === 0 && !session.closed) arm();
+    });
+  });
+  session.once('close', () => {
+    clearTimeout(timer);
+  });
+  arm();
 }
 
 async function listen(server: Server | Http2SecureServer, port: number, host: string) {
