@@ -114,6 +114,10 @@ export async function startCluster(t: TestContext, count: number): Promise<Clust
         REDIS_URL,
         '--redis-prefix',
         prefix,
+        // Publishers here go flat out with one token; these tests are about the cluster, and
+        // the publish rate limit has its own tests.
+        '--publish-rate',
+        '0',
       ],
       // Warnings and errors only: a test reads them; request logs would only slow the nodes.
       { HERALD_JWT_KEY: KEY, HERALD_LOG_LEVEL: 'warn' },
