@@ -110,7 +110,8 @@ function secureListener(
       settings: {
         maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
         initialWindowSize: HTTP2_STREAM_WINDOW_BYTES,
-        // The same bound on a request's headers as HTTP/1.1's --max-header-size.
+        // --max-header-size, advertised to HTTP/2 clients; Node does not enforce it, so the
+        // request handler does (header-list-size.ts).
         maxHeaderListSize: limits.maxHeaderSize,
       },
     },

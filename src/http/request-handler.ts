@@ -3,6 +3,7 @@ import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
 import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
 import { answerPreflight, applyCors } from './cors.ts';
+import { assertHeaderListSize } from './header-list-size.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { isHttp2 } from './http-message.ts';
@@ -30,6 +31,7 @@ export function createRequestHandler(
     // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
     const url = new URL(req.url ?? '/', 'http://herald.invalid');
     applyCors(req, res, corsOrigins);
+    assertHeaderListSize(req, context.config.maxHeaderBytes);
     if (context.closing()) {
       throw new HeraldError(
         'HERALD_ERR_SHUTTING_DOWN',
