@@ -4,7 +4,10 @@ import type { TestContext } from 'node:test';
 import { after, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { connect as tlsConnect } from 'node:tls';
+import { connect } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { connectHttp2, Http2EventStream, http2Request } from '../support/http2-client.ts';
+import type { Http2Answer } from '../support/http2-client.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
@@ -127,17 +130,66 @@ test('over HTTP/2, streams count per client like over HTTP/1.1, and a closed one
   await third.waitForEvents(1);
 });
 
-test('over HTTP/2, headers over --max-header-size get 431 on that stream; the connection goes on', async (t) => {
+/** A publish of `data` with `extra` headers on `session`; resolves with the answer or the reset. */
+async function publishOver(
+  session: ClientHttp2Session,
+  hub: TestHub,
+  data: string,
+  extra: Record<string, string> = {},
+): Promise<Http2Answer | { reset: string }> {
+  const token = await hub.token({ publish: [TOPIC] });
+  return http2Request(
+    session,
+    {
+      ':method': 'POST',
+      ':path': '/.well-known/mercure',
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      ...extra,
+    },
+    new URLSearchParams({ topic: TOPIC, data }).toString(),
+  ).catch((error: unknown) => {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_HTTP2_STREAM_ERROR') throw error;
+    // "Stream closed with error code NGHTTP2_…": the RST_STREAM code.
+    return { reset: /NGHTTP2_\w+/.exec((error as Error).message)?.[0] ?? 'unknown' };
+  });
+}
+
+/** Nothing but `expected` was published: a replay of all history shows only it. */
+async function expectOnlyInHistory(session: ClientHttp2Session, hub: TestHub, expected: string) {
+  const history = await Http2EventStream.open(
+    session,
+    `${subscribePath(hub)}&lastEventID=earliest`,
+  );
+  await history.waitForEvents(1);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(
+    history.events.map((event) => event.data),
+    [expected],
+  );
+  history.stream.close();
+}
+
+const PADDING = { 'x-padding': 'p'.repeat(5000) };
+
+test('over HTTP/2, headers over --max-header-size sent before the limit is acknowledged get 431', async (t) => {
   const hub = await startTestHub(t, { anonymous: true, tls: TLS, maxHeaderBytes: 4096 });
-  const session = await connectHttp2(t, new URL(hub.hubUrl).origin, certificate.cert);
+  // Requested at once, in the first flight: Node applies the advertised limit only once the
+  // client acknowledged it, so the hub checks these requests itself.
+  const token = await hub.token({ publish: [TOPIC] });
+  const session = connect(new URL(hub.hubUrl).origin, { ca: certificate.cert });
+  t.after(() => {
+    session.destroy();
+  });
   const big = await http2Request(
     session,
     {
       ':method': 'POST',
       ':path': '/.well-known/mercure',
-      authorization: `Bearer ${await hub.token({ publish: [TOPIC] })}`,
+      authorization: `Bearer ${token}`,
       'content-type': 'application/x-www-form-urlencoded',
-      'x-padding': 'p'.repeat(5000),
+      ...PADDING,
     },
     new URLSearchParams({ topic: TOPIC, data: 'padded' }).toString(),
   );
@@ -147,27 +199,24 @@ test('over HTTP/2, headers over --max-header-size get 431 on that stream; the co
     (JSON.parse(big.body) as Record<string, unknown>)['code'],
     'HERALD_ERR_HEADERS_TOO_LARGE',
   );
-  // Nothing was published: a replay of all history, then a marker, shows only the marker.
-  const history = await Http2EventStream.open(
-    session,
-    `${subscribePath(hub)}&lastEventID=earliest`,
-  );
-  const marker = await http2Request(
-    session,
-    {
-      ':method': 'POST',
-      ':path': '/.well-known/mercure',
-      authorization: `Bearer ${await hub.token({ publish: [TOPIC] })}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    new URLSearchParams({ topic: TOPIC, data: 'marker' }).toString(),
-  );
-  assert.equal(marker.status, 200);
-  assert.deepEqual(
-    (await history.waitForEvents(1)).map((event) => event.data),
-    ['marker'],
-  );
-  history.stream.close();
-  const fits = await http2Request(session, { ':path': '/healthz', 'x-padding': 'p'.repeat(3000) });
-  assert.equal(fits.status, 200);
+  const marker = await publishOver(session, hub, 'marker');
+  assert.equal('status' in marker && marker.status, 200);
+  await expectOnlyInHistory(session, hub, 'marker');
+});
+
+test('over HTTP/2, headers over --max-header-size once the limit is acknowledged: the stream is reset, the connection goes on', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true, tls: TLS, maxHeaderBytes: 4096 });
+  const session = await connectHttp2(t, new URL(hub.hubUrl).origin, certificate.cert);
+  // A ping's answer comes after the server has read our acknowledgement of its settings.
+  await new Promise<void>((resolve, reject) => {
+    session.ping((error) => {
+      if (error === null) resolve();
+      else reject(error);
+    });
+  });
+  const big = await publishOver(session, hub, 'padded', PADDING);
+  assert.deepEqual(big, { reset: 'NGHTTP2_ENHANCE_YOUR_CALM' });
+  const marker = await publishOver(session, hub, 'marker', { 'x-padding': 'p'.repeat(3000) });
+  assert.equal('status' in marker && marker.status, 200);
+  await expectOnlyInHistory(session, hub, 'marker');
 });
