@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
 import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
-import { answerPreflight, applyCors } from './cors.ts';
+import { answerPreflight, corsHeaders } from './cors.ts';
 import { assertHeaderListSize } from './header-list-size.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
@@ -27,11 +27,18 @@ export function createRequestHandler(
 ): (req: HubRequest, res: HubResponse) => void {
   const corsOrigins = new Set(context.config.corsOrigins);
 
-  async function route(req: HubRequest, res: HubResponse): Promise<void> {
+  async function route(
+    req: HubRequest,
+    res: HubResponse,
+    common: Record<string, string>,
+  ): Promise<void> {
     // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
     const url = new URL(req.url ?? '/', 'http://herald.invalid');
-    applyCors(req, res, corsOrigins);
     assertHeaderListSize(req, context.config.maxHeaderBytes);
+    // An event stream passes these headers with its head. Set here, Node would keep a header
+    // map (an object and an array per header) alive for as long as each stream stays open.
+    const stream = url.pathname === HUB_PATH && req.method === 'GET';
+    if (!stream) for (const [name, value] of Object.entries(common)) res.setHeader(name, value);
     if (context.closing()) {
       throw new HeraldError(
         'HERALD_ERR_SHUTTING_DOWN',
@@ -41,7 +48,7 @@ export function createRequestHandler(
     if (url.pathname === HUB_PATH) {
       switch (req.method) {
         case 'GET':
-          return handleSubscribe(context, req, res, url);
+          return handleSubscribe(context, req, res, url, common);
         case 'POST':
           return handlePublish(context, req, res, url);
         case 'OPTIONS':
@@ -89,9 +96,11 @@ export function createRequestHandler(
     const incoming = req.headers['x-request-id'];
     const requestId =
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
+    const common = { 'X-Request-Id': requestId, ...corsHeaders(req, corsOrigins) };
     const path = (req.url ?? '/').split('?')[0];
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and `once` would make every open stream hold a
+    // wrapper and its state.
+    res.on('close', () => {
       context.logger.info(
         {
           requestId,
@@ -105,7 +114,7 @@ export function createRequestHandler(
         'request',
       );
     });
-    route(req, res).catch((error: unknown) => {
+    route(req, res, common).catch((error: unknown) => {
       if (abortedByClient(req, error)) {
         // The connection was cut mid-request (by the client, or by a request timeout that was
         // already answered): there is no one to answer, and nothing went wrong here.
@@ -118,7 +127,7 @@ export function createRequestHandler(
         context.metrics.countError('HERALD_ERR_INTERNAL');
         context.logger.error({ requestId, err: error }, 'internal error');
       }
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...common };
       if (error instanceof HeraldError && error.code === 'HERALD_ERR_METHOD_NOT_ALLOWED') {
         headers['Allow'] = 'GET, POST, OPTIONS';
       }

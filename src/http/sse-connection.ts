@@ -13,6 +13,8 @@ export interface SseConnectionLimits {
   readonly highWaterMark: number;
   /** Queued bytes past which a consumer is too slow: the connection is dropped. */
   readonly maxUnsentBytes: number;
+  /** Called when a consumer is dropped for passing `maxUnsentBytes` (counted in metrics). */
+  readonly onDrop: () => void;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface SseConnectionLimits {
 export class SseConnection implements FrameSink, Flushable {
   readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
-  readonly #onDrop: () => void;
+  /** Called once when the response closes, however it ended. */
+  #onEnd: (() => void) | undefined;
   /** Set once the head is sent, when this HTTP/1.1 response owns its socket. */
   #socket: Socket | undefined;
   /** Whether the socket path wraps frames in a chunk (HTTP/1.1), or sends them bare (1.0). */
@@ -43,14 +46,21 @@ export class SseConnection implements FrameSink, Flushable {
   #queuedBytes = 0;
   #closed = false;
 
-  constructor(res: HubResponse, limits: SseConnectionLimits, onDrop: () => void) {
+  constructor(res: HubResponse, limits: SseConnectionLimits) {
     this.#res = res;
     this.#limits = limits;
-    this.#onDrop = onDrop;
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and `once` would add a wrapper and its state to
+    // every idle stream.
+    res.on('close', () => {
       this.#closed = true;
       this.#queued = undefined;
+      this.#onEnd?.();
     });
+  }
+
+  /** Sets what to do when the stream ends (unsubscribe, unregister). */
+  onEnd(callback: () => void): void {
+    this.#onEnd = callback;
   }
 
   get closed(): boolean {
@@ -100,7 +110,7 @@ export class SseConnection implements FrameSink, Flushable {
     if (unsent > this.#limits.maxUnsentBytes) {
       this.#closed = true;
       this.#queued = undefined;
-      this.#onDrop();
+      this.#limits.onDrop();
       // The queue cannot be flushed to a client that does not read: discard it.
       this.#res.destroy();
       return false;

@@ -3,8 +3,10 @@ import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import { clientAddress, clientKey } from './client-address.ts';
+import type { SubscriberGrants } from '../core/subscriber.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
+import type { SseConnectionLimits } from './sse-connection.ts';
 import { SseConnection } from './sse-connection.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
 
@@ -15,35 +17,53 @@ const REPLAY_HIGH_WATER_MARK = 64 * 1024;
 // so a fixed pause that keeps a reconnect loop slow.
 const STREAMS_RETRY_AFTER_SECONDS = 10;
 
+// What every anonymous (or public-only) subscriber is granted: one object, not one each.
+const PUBLIC_ONLY: SubscriberGrants = Object.freeze({ privateSelectors: [] });
+
+/*
+ * Every stream of a hub shares one limits object (and one drop counter callback): an idle
+ * stream should hold only what is its own.
+ */
+const limitsOf = new WeakMap<RouteContext, SseConnectionLimits>();
+
+function streamLimits(context: RouteContext): SseConnectionLimits {
+  let limits = limitsOf.get(context);
+  if (limits === undefined) {
+    limits = {
+      highWaterMark: Math.min(REPLAY_HIGH_WATER_MARK, context.config.maxUnsentBytes),
+      maxUnsentBytes: context.config.maxUnsentBytes,
+      onDrop: () => {
+        context.connections.droppedSlowConsumers++;
+      },
+    };
+    limitsOf.set(context, limits);
+  }
+  return limits;
+}
+
 /** `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams. */
 export async function handleSubscribe(
   context: RouteContext,
   req: HubRequest,
   res: HubResponse,
   url: URL,
+  /** Headers every response carries (request id, CORS): sent with the stream's head. */
+  common: Readonly<Record<string, string>>,
 ): Promise<void> {
   countStream(context, req, res);
   const grants = await subscriberGrants(context, req, url);
   const lastEventId = requestedLastEventId(req, url);
-  const connection = new SseConnection(
-    res,
-    {
-      highWaterMark: Math.min(REPLAY_HIGH_WATER_MARK, context.config.maxUnsentBytes),
-      maxUnsentBytes: context.config.maxUnsentBytes,
-    },
-    () => {
-      context.connections.droppedSlowConsumers++;
-    },
-  );
+  const connection = new SseConnection(res, streamLimits(context));
   const opened = await context.hub.subscribe({
     selectors: url.searchParams.getAll('topic'),
-    grants: { privateSelectors: grants.subscribe },
+    grants: grants.subscribe.length === 0 ? PUBLIC_ONLY : { privateSelectors: grants.subscribe },
     sink: connection,
     lastEventId,
     payload: grants.payload,
   });
+  const { subscriber } = opened;
   const end = () => {
-    context.hub.unsubscribe(opened.subscriber);
+    context.hub.unsubscribe(subscriber);
     context.connections.delete(connection);
   };
   // The client may have gone while history was being looked up.
@@ -58,11 +78,11 @@ export async function handleSubscribe(
       reason: 'expired',
     });
   }
-  res.once('close', end);
+  connection.onEnd(end);
   // The stream ends when the token expires; the client reconnects with a fresh one.
   context.connections.add(connection, grants.expiresAt);
 
-  const headers: Record<string, string> = { ...STREAM_HEADERS };
+  const headers: Record<string, string> = { ...common, ...STREAM_HEADERS };
   if (opened.resumedAfter !== undefined) {
     headers['Last-Event-ID'] = utf8ToHeader(opened.resumedAfter);
   }
@@ -87,7 +107,8 @@ function countStream(context: RouteContext, req: HubRequest, res: HubResponse): 
       { retryAfterSeconds: STREAMS_RETRY_AFTER_SECONDS },
     );
   }
-  res.once('close', release);
+  // `on`, not `once`: see SseConnection.
+  res.on('close', release);
 }
 
 /**
