@@ -72,6 +72,7 @@ export class SseConnection implements FrameSink, Flushable {
     const res = this.#res;
     res.writeHead(200, headers);
     res.write(COMMENT_FRAME);
+    flattenHead(res);
     // A pipelined response waits for the one before it and has no socket yet: it keeps
     // writing through Node, which queues in order.
     if (res instanceof ServerResponse && res.socket !== null) {
@@ -180,4 +181,16 @@ export class SseConnection implements FrameSink, Flushable {
     this.#closed = true;
     this.#res.end();
   }
+}
+
+/**
+ * Node keeps an HTTP/1.1 response's head for the response's life as the string it built by
+ * concatenation: a tree of about four string pieces per header, which an idle stream holds
+ * for hours. Converting it to a number flattens it in place (V8 replaces the tree by one flat
+ * string; the technique of the `flatstr` package), about 1 KB less per idle stream. Nothing
+ * else reads or changes the head; where Node stores it differently this does nothing.
+ */
+function flattenHead(res: HubResponse): void {
+  const head: unknown = (res as { _header?: unknown })._header;
+  if (typeof head === 'string') Number(head);
 }
