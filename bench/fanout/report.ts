@@ -5,7 +5,10 @@ export interface Result {
   /** Subscribers connected and answered 200. */
   readonly held: number;
   readonly kbPerIdleSubscriber: number;
+  /** Server CPU per delivery in the back-to-back phase. */
   readonly cpuMicrosPerDelivery: number;
+  /** Server CPU per delivery in the paced phase: one update at a time, nothing to coalesce. */
+  readonly pacedCpuMicrosPerDelivery: number;
   readonly deliveriesPerSecond: number;
   /** Publish → last subscriber received, ms, one event every 100 ms. */
   readonly fanoutP50: number;
@@ -23,11 +26,11 @@ const f = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed
 export function renderMarkdown(results: readonly Result[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.target} | ${r.subscribers} | ${r.held} | ${f(r.kbPerIdleSubscriber)} | ${f(r.cpuMicrosPerDelivery)} | ${f(r.deliveriesPerSecond / 1000)}k | ${f(r.fanoutP50)} / ${f(r.fanoutP99)} | ${f(r.latencyP50)} / ${f(r.latencyP99)} / ${f(r.latencyP999)} | ${f(r.completeness * 100)}% |`,
+      `| ${r.target} | ${r.subscribers} | ${r.held} | ${f(r.kbPerIdleSubscriber)} | ${f(r.cpuMicrosPerDelivery)} | ${f(r.pacedCpuMicrosPerDelivery)} | ${f(r.deliveriesPerSecond / 1000)}k | ${f(r.fanoutP50)} / ${f(r.fanoutP99)} | ${f(r.latencyP50)} / ${f(r.latencyP99)} / ${f(r.latencyP999)} | ${f(r.completeness * 100)}% |`,
   );
   return [
-    '| target | subscribers | held | KB per idle subscriber | server CPU µs per delivery | deliveries/s | fan-out p50 / p99 ms | latency p50 / p99 / p999 ms | complete |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | subscribers | held | KB per idle subscriber | server CPU µs per delivery | paced CPU µs per delivery | deliveries/s | fan-out p50 / p99 ms | latency p50 / p99 / p999 ms | complete |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }

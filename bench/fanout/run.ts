@@ -154,16 +154,21 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
       workers.map((w) => w.request({ type: 'reset', firstSeq: seq }, 'reset-done')),
     );
     const publishedAt = new Map<number, number>();
+    const pacedCpuBefore = cpuSeconds(target.pid);
     for (let i = 0; i < PACED_EVENTS; i++) {
       publishedAt.set(seq, now());
       await target.publish(payload(seq++));
       await sleep(100);
     }
     await settle(workers, held * PACED_EVENTS, 20_000);
+    const pacedCpuAfter = cpuSeconds(target.pid);
     const paced = merge(await reports(workers, PACED_EVENTS));
     const fanout = [...publishedAt]
       .map(([s, at]) => (paced.lastArrival.get(s) ?? Number.NaN) - at)
       .sort((a, b) => a - b);
+    if (process.env['BENCH_VERBOSE'] !== undefined) {
+      console.error(`fan-out ms: ${fanout.map((ms) => ms.toFixed(0)).join(' ')}`);
+    }
 
     // Burst: back-to-back publishes; throughput and server CPU per delivery.
     seq = 100_000;
@@ -186,6 +191,8 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
       held,
       kbPerIdleSubscriber: (rssIdle - rssBefore) / Math.max(1, held) / 1024,
       cpuMicrosPerDelivery: ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, burst.deliveries),
+      pacedCpuMicrosPerDelivery:
+        ((pacedCpuAfter - pacedCpuBefore) * 1e6) / Math.max(1, paced.deliveries),
       deliveriesPerSecond: burst.deliveries / ((lastDelivery - burstStart) / 1000),
       fanoutP50: at(0.5),
       fanoutP99: at(0.99),

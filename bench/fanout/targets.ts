@@ -99,6 +99,8 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
         cpu,
         process.execPath,
         [
+          // BENCH_HERALD_NODE_ARGS profiles the hub, e.g. "--cpu-prof --cpu-prof-dir=.bench".
+          ...(process.env['BENCH_HERALD_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
           cli,
           'serve',
           '--port',
