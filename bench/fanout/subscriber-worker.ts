@@ -15,6 +15,8 @@ export interface WorkerConfig {
   readonly headers: Record<string, string>;
   readonly count: number;
   readonly sourceAddresses: readonly string[];
+  /** Upper bound on new connections per second from this process (default: waves only). */
+  readonly connectsPerSecond?: number;
 }
 
 export interface WorkerReport {
@@ -114,10 +116,16 @@ function open(index: number): Promise<void> {
 async function openAll(): Promise<void> {
   // Connect in waves so the server's accept queue never overflows.
   const WAVE = 250;
+  const began = Date.now();
   for (let start = 0; start < config.count; start += WAVE) {
     const wave = [];
     for (let i = start; i < Math.min(config.count, start + WAVE); i++) wave.push(open(i));
     await Promise.all(wave);
+    // A bounded connection rate: the next wave waits until it is due.
+    if (config.connectsPerSecond !== undefined && config.connectsPerSecond > 0) {
+      const due = began + ((start + WAVE) / config.connectsPerSecond) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+    }
   }
 }
 
@@ -147,7 +155,7 @@ process.on('message', (message: { type: string; firstSeq?: number; events?: numb
     };
     process.send?.({ type: 'report', report });
   } else if (message.type === 'count') {
-    process.send?.({ type: 'count', deliveries });
+    process.send?.({ type: 'count', deliveries, connected, closed });
   } else if (message.type === 'stop') {
     for (const connection of connections) connection.socket.destroy();
     process.exit(0);
