@@ -41,6 +41,8 @@ async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExp
   let output = '';
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
+      // BENCH_VERBOSE shows what the server prints (e.g. --trace-gc), after its ready line.
+      if (process.env['BENCH_VERBOSE'] !== undefined) process.stderr.write(chunk);
       output += chunk.toString();
       const match = pattern.exec(output);
       if (match !== null) resolve(match);
