@@ -34,7 +34,7 @@ export class HeraldMetrics {
     });
     this.#fanoutDuration = new Histogram({
       name: 'herald_fanout_duration_seconds',
-      help: 'Time to write one update to every matching subscriber of this node.',
+      help: 'Time to hand one update to every matching subscriber of this node (HTTP/1.1 streams queue it; the flush queue writes it in the next event-loop turns).',
       buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
       registers,
     });
