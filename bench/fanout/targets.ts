@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,8 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
           await pub.close();
           // nginx stops gracefully on QUIT.
           await stopChild(child, 'SIGQUIT');
+          // Its configuration, logs and temp files: nothing is left behind.
+          rmSync(dir, { recursive: true, force: true });
         },
       };
     }
