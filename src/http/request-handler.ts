@@ -97,23 +97,7 @@ export function createRequestHandler(
     const requestId =
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const common = { 'X-Request-Id': requestId, ...corsHeaders(req, corsOrigins) };
-    const path = (req.url ?? '/').split('?')[0];
-    // `on`, not `once`: 'close' comes once, and `once` would make every open stream hold a
-    // wrapper and its state.
-    res.on('close', () => {
-      context.logger.info(
-        {
-          requestId,
-          method: req.method,
-          path,
-          // "1.1" or "2.0": whether a client (or the proxy before Herald) multiplexes.
-          httpVersion: req.httpVersion,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-        },
-        'request',
-      );
-    });
+    logWhenClosed(context, req, res, requestId, started);
     route(req, res, common).catch((error: unknown) => {
       if (abortedByClient(req, error)) {
         // The connection was cut mid-request (by the client, or by a request timeout that was
@@ -137,6 +121,38 @@ export function createRequestHandler(
       sendProblem(res, error, headers);
     });
   };
+}
+
+/**
+ * Logs the request once its response closes. A function of its own, so that the listener's
+ * scope holds only these: a closure made next to the error handler would share its scope and
+ * keep the common headers alive for as long as a stream stays open. The path is derived when
+ * logging, from the URL the request keeps anyway.
+ */
+function logWhenClosed(
+  context: RouteContext,
+  req: HubRequest,
+  res: HubResponse,
+  requestId: string,
+  started: number,
+): void {
+  // `on`, not `once`: 'close' comes once, and `once` would make every open stream hold a
+  // wrapper and its state.
+  res.on('close', () => {
+    context.logger.info(
+      {
+        requestId,
+        method: req.method,
+        // Never the query, which may carry a token.
+        path: (req.url ?? '/').split('?')[0],
+        // "1.1" or "2.0": whether a client (or the proxy before Herald) multiplexes.
+        httpVersion: req.httpVersion,
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  });
 }
 
 /** Node rejects a body read with ECONNRESET "aborted" when the connection closes mid-body. */

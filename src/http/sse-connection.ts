@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
-import type { FrameSink } from '../core/subscriber.ts';
+import type { FrameSink, Subscriber } from '../core/subscriber.ts';
 import { chunkOf } from './chunk-framing.ts';
 import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
@@ -15,6 +15,11 @@ export interface SseConnectionLimits {
   readonly maxUnsentBytes: number;
   /** Called when a consumer is dropped for passing `maxUnsentBytes` (counted in metrics). */
   readonly onDrop: () => void;
+  /**
+   * Called once when the response closes, however it ended: unsubscribes and uncounts what the
+   * connection's fields say. One function shared by every stream, not closures kept by each.
+   */
+  readonly onClose: (connection: SseConnection) => void;
 }
 
 /**
@@ -33,8 +38,13 @@ export interface SseConnectionLimits {
 export class SseConnection implements FrameSink, Flushable {
   readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
-  /** Called once when the response closes, however it ended. */
-  #onEnd: (() => void) | undefined;
+  /**
+   * The subscription this stream delivers, set once it is live, for `onClose` to end. Fields
+   * rather than an end callback: an idle stream holds no closure of its own.
+   */
+  subscriber: Subscriber | undefined;
+  /** The client key this stream is counted under (streams per client), for `onClose` to release. */
+  countedAs: string | undefined;
   /** Set once the head is sent, when this HTTP/1.1 response owns its socket. */
   #socket: Socket | undefined;
   /** Whether the socket path wraps frames in a chunk (HTTP/1.1), or sends them bare (1.0). */
@@ -54,13 +64,8 @@ export class SseConnection implements FrameSink, Flushable {
     res.on('close', () => {
       this.#closed = true;
       this.#queued = undefined;
-      this.#onEnd?.();
+      this.#limits.onClose(this);
     });
-  }
-
-  /** Sets what to do when the stream ends (unsubscribe, unregister). */
-  onEnd(callback: () => void): void {
-    this.#onEnd = callback;
   }
 
   get closed(): boolean {

@@ -17,20 +17,20 @@ export class StreamsPerClient {
   }
 
   /**
-   * Counts one more stream for `client` and returns what releases it (once, however often it
-   * is called); `undefined` when the client already holds the limit.
+   * Counts one more stream for `client`; false when the client already holds the limit. Each
+   * stream counted is released once, by `release`: the caller keeps the key, not a closure.
    */
-  tryOpen(client: string): (() => void) | undefined {
+  tryOpen(client: string): boolean {
     const count = this.#open.get(client) ?? 0;
-    if (count >= this.limit) return undefined;
+    if (count >= this.limit) return false;
     this.#open.set(client, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#open.get(client) ?? 1) - 1;
-      if (left === 0) this.#open.delete(client);
-      else this.#open.set(client, left);
-    };
+    return true;
+  }
+
+  /** Uncounts one stream of `client`, counted by `tryOpen`. */
+  release(client: string): void {
+    const left = (this.#open.get(client) ?? 1) - 1;
+    if (left === 0) this.#open.delete(client);
+    else this.#open.set(client, left);
   }
 }

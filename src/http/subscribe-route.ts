@@ -35,6 +35,18 @@ function streamLimits(context: RouteContext): SseConnectionLimits {
       onDrop: () => {
         context.connections.droppedSlowConsumers++;
       },
+      onClose: (connection) => {
+        const { subscriber, countedAs } = connection;
+        if (subscriber !== undefined) {
+          connection.subscriber = undefined;
+          context.hub.unsubscribe(subscriber);
+          context.connections.delete(connection);
+        }
+        if (countedAs !== undefined) {
+          connection.countedAs = undefined;
+          context.streamsPerClient?.release(countedAs);
+        }
+      },
     };
     limitsOf.set(context, limits);
   }
@@ -50,10 +62,11 @@ export async function handleSubscribe(
   /** Headers every response carries (request id, CORS): sent with the stream's head. */
   common: Readonly<Record<string, string>>,
 ): Promise<void> {
-  countStream(context, req, res);
+  // Made first: its close handler releases the stream count, whatever ends the request.
+  const connection = new SseConnection(res, streamLimits(context));
+  countStream(context, req, connection);
   const grants = await subscriberGrants(context, req, url);
   const lastEventId = requestedLastEventId(req, url);
-  const connection = new SseConnection(res, streamLimits(context));
   const opened = await context.hub.subscribe({
     selectors: url.searchParams.getAll('topic'),
     grants: grants.subscribe.length === 0 ? PUBLIC_ONLY : { privateSelectors: grants.subscribe },
@@ -62,23 +75,20 @@ export async function handleSubscribe(
     payload: grants.payload,
   });
   const { subscriber } = opened;
-  const end = () => {
-    context.hub.unsubscribe(subscriber);
-    context.connections.delete(connection);
-  };
   // The client may have gone while history was being looked up.
   if (connection.closed) {
-    end();
+    context.hub.unsubscribe(subscriber);
     return;
   }
   // The token may have expired while history was being looked up.
   if (grants.expiresAt !== undefined && grants.expiresAt <= Date.now()) {
-    end();
+    context.hub.unsubscribe(subscriber);
     throw new HeraldError('HERALD_ERR_INVALID_TOKEN', 'The token has expired.', {
       reason: 'expired',
     });
   }
-  connection.onEnd(end);
+  // From now on the connection's close handler unsubscribes and unregisters it.
+  connection.subscriber = subscriber;
   // The stream ends when the token expires; the client reconnects with a fresh one.
   context.connections.add(connection, grants.expiresAt);
 
@@ -96,19 +106,18 @@ export async function handleSubscribe(
  * still being authorized count too), and uncounts it when its response closes, whatever ends
  * it. Refused before the token is verified: the cheapest answer comes first.
  */
-function countStream(context: RouteContext, req: HubRequest, res: HubResponse): void {
+function countStream(context: RouteContext, req: HubRequest, connection: SseConnection): void {
   const { streamsPerClient } = context;
   if (streamsPerClient === undefined) return;
-  const release = streamsPerClient.tryOpen(clientKey(clientAddress(req, context.trustedProxies)));
-  if (release === undefined) {
+  const client = clientKey(clientAddress(req, context.trustedProxies));
+  if (!streamsPerClient.tryOpen(client)) {
     throw new HeraldError(
       'HERALD_ERR_TOO_MANY_STREAMS',
       `This client already has ${streamsPerClient.limit} event streams open, the most this hub allows; close one or retry later.`,
       { retryAfterSeconds: STREAMS_RETRY_AFTER_SECONDS },
     );
   }
-  // `on`, not `once`: see SseConnection.
-  res.on('close', release);
+  connection.countedAs = client;
 }
 
 /**
