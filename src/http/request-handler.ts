@@ -8,6 +8,7 @@ import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
+import { RequestLog } from './request-log.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
@@ -31,6 +32,7 @@ export function createRequestHandler(
     req: HubRequest,
     res: HubResponse,
     common: Record<string, string>,
+    log: RequestLog,
   ): Promise<void> {
     // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
     const url = new URL(req.url ?? '/', 'http://herald.invalid');
@@ -48,7 +50,7 @@ export function createRequestHandler(
     if (url.pathname === HUB_PATH) {
       switch (req.method) {
         case 'GET':
-          return handleSubscribe(context, req, res, url, common);
+          return handleSubscribe(context, req, res, url, common, log);
         case 'POST':
           return handlePublish(context, req, res, url);
         case 'OPTIONS':
@@ -97,8 +99,8 @@ export function createRequestHandler(
     const requestId =
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const common = { 'X-Request-Id': requestId, ...corsHeaders(req, corsOrigins) };
-    logWhenClosed(context, req, res, requestId, started);
-    route(req, res, common).catch((error: unknown) => {
+    const log = RequestLog.open(context.logger, req, res, requestId, started);
+    route(req, res, common, log).catch((error: unknown) => {
       if (abortedByClient(req, error)) {
         // The connection was cut mid-request (by the client, or by a request timeout that was
         // already answered): there is no one to answer, and nothing went wrong here.
@@ -121,38 +123,6 @@ export function createRequestHandler(
       sendProblem(res, error, headers);
     });
   };
-}
-
-/**
- * Logs the request once its response closes. A function of its own, so that the listener's
- * scope holds only these: a closure made next to the error handler would share its scope and
- * keep the common headers alive for as long as a stream stays open. The path is derived when
- * logging, from the URL the request keeps anyway.
- */
-function logWhenClosed(
-  context: RouteContext,
-  req: HubRequest,
-  res: HubResponse,
-  requestId: string,
-  started: number,
-): void {
-  // `on`, not `once`: 'close' comes once, and `once` would make every open stream hold a
-  // wrapper and its state.
-  res.on('close', () => {
-    context.logger.info(
-      {
-        requestId,
-        method: req.method,
-        // Never the query, which may carry a token.
-        path: (req.url ?? '/').split('?')[0],
-        // "1.1" or "2.0": whether a client (or the proxy before Herald) multiplexes.
-        httpVersion: req.httpVersion,
-        status: res.statusCode,
-        ms: Math.round(performance.now() - started),
-      },
-      'request',
-    );
-  });
 }
 
 /** Node rejects a body read with ECONNRESET "aborted" when the connection closes mid-body. */

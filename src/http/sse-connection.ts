@@ -7,6 +7,7 @@ import { chunkOf } from './chunk-framing.ts';
 import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
 import type { HubResponse } from './http-message.ts';
+import type { ClosesWithResponse } from './request-log.ts';
 
 export interface SseConnectionLimits {
   /** Queued bytes past which a replay pauses until the socket drains. */
@@ -35,7 +36,7 @@ export interface SseConnectionLimits {
  * queued meanwhile leave as one chunk in one write. `end()` still goes through the response,
  * which writes the last chunk and keeps the connection reusable.
  */
-export class SseConnection implements FrameSink, Flushable {
+export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
   readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
   /**
@@ -59,13 +60,16 @@ export class SseConnection implements FrameSink, Flushable {
   constructor(res: HubResponse, limits: SseConnectionLimits) {
     this.#res = res;
     this.#limits = limits;
-    // `on`, not `once`: 'close' comes once, and `once` would add a wrapper and its state to
-    // every idle stream.
-    res.on('close', () => {
-      this.#closed = true;
-      this.#queued = undefined;
-      this.#limits.onClose(this);
-    });
+  }
+
+  /**
+   * To be called once when the response closes, however it ended: by the response's one close
+   * listener (RequestLog's), so that an idle stream holds no listener closure of its own.
+   */
+  responseClosed(): void {
+    this.#closed = true;
+    this.#queued = undefined;
+    this.#limits.onClose(this);
   }
 
   get closed(): boolean {

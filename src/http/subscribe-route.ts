@@ -5,6 +5,7 @@ import { HeraldError } from '../core/errors.ts';
 import { clientAddress, clientKey } from './client-address.ts';
 import type { SubscriberGrants } from '../core/subscriber.ts';
 import type { RouteContext } from './context.ts';
+import type { RequestLog } from './request-log.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import type { SseConnectionLimits } from './sse-connection.ts';
 import { SseConnection } from './sse-connection.ts';
@@ -61,9 +62,13 @@ export async function handleSubscribe(
   url: URL,
   /** Headers every response carries (request id, CORS): sent with the stream's head. */
   common: Readonly<Record<string, string>>,
+  /** The request's log entry: its close listener tells the connection when the response closes. */
+  log: RequestLog,
 ): Promise<void> {
-  // Made first: its close handler releases the stream count, whatever ends the request.
+  // Made first: when the response closes, whatever ended the request, the connection releases
+  // the stream count.
   const connection = new SseConnection(res, streamLimits(context));
+  log.closes = connection;
   countStream(context, req, connection);
   const grants = await subscriberGrants(context, req, url);
   const lastEventId = requestedLastEventId(req, url);
