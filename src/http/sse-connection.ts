@@ -81,7 +81,7 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
     const res = this.#res;
     res.writeHead(200, headers);
     res.write(COMMENT_FRAME);
-    flattenHead(res);
+    releaseHead(res);
     // A pipelined response waits for the one before it and has no socket yet: it keeps
     // writing through Node, which queues in order.
     if (res instanceof ServerResponse && res.socket !== null) {
@@ -193,13 +193,18 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
 }
 
 /**
- * Node keeps an HTTP/1.1 response's head for the response's life as the string it built by
- * concatenation: a tree of about four string pieces per header, which an idle stream holds
- * for hours. Converting it to a number flattens it in place (V8 replaces the tree by one flat
- * string; the technique of the `flatstr` package), about 1 KB less per idle stream. Nothing
- * else reads or changes the head; where Node stores it differently this does nothing.
+ * Node keeps an HTTP/1.1 response's head (`_header`, the string it built by concatenation,
+ * ~250 bytes for a stream) for the response's life, though once it is sent (`_headerSent`) Node
+ * only tests it for truthiness (headersSent, writeHead, setHeader, end: checked in Node 20's
+ * _http_outgoing and _http_server). An idle stream would hold it for hours: replace it by a short
+ * constant, which every stream shares. Before it is sent, or where Node stores it differently,
+ * this does nothing.
  */
-function flattenHead(res: HubResponse): void {
-  const head: unknown = (res as { _header?: unknown })._header;
-  if (typeof head === 'string') Number(head);
+const SENT_HEAD = 'HTTP/1.1 (head sent)\r\n\r\n';
+
+function releaseHead(res: HubResponse): void {
+  const internals = res as { _header?: unknown; _headerSent?: unknown };
+  if (internals._headerSent === true && typeof internals._header === 'string') {
+    internals._header = SENT_HEAD;
+  }
 }

@@ -103,6 +103,8 @@ test('an HTTP/1.1 stream is well-formed chunked SSE, in order, ended by the last
   await hub.herald.close();
   await closed;
   assert.equal(dechunk(split(bytes()).body).ended, true);
+  // The head went once: the stream releases Node's copy of it once sent (releaseHead).
+  assert.equal(bytes().split('HTTP/1.1 ').length, 2, 'one head, never written again');
   assert.deepEqual(hub.internalErrors, []);
 });
 
