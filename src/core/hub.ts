@@ -7,7 +7,7 @@ import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subs
 import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
-import { compileSelector } from './topic-selector.ts';
+import { compileSelectors } from './topic-selector.ts';
 import type { NewUpdate, Update } from './update.ts';
 import { validateNewUpdate } from './update.ts';
 
@@ -172,7 +172,7 @@ export class Hub {
         `A subscription may have at most ${this.#options.maxSelectorsPerSubscription} topic selectors; this one has ${request.selectors.length}.`,
       );
     }
-    const selectors = [...new Set(request.selectors)].map(compileSelector);
+    const selectors = compileSelectors(request.selectors);
     const subscriber = new Subscriber(selectors, request.grants, request.sink);
     // Announced before joining: nothing may be written to the sink before the caller is ready.
     const subscriberId =

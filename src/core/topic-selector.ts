@@ -40,6 +40,24 @@ export function compileSelector(source: string): TopicSelector {
   return selector;
 }
 
+// Most subscriptions have one selector: subscribers of the same one share its one-element list,
+// so an idle subscriber holds no array of its own. Nothing changes a subscriber's selectors.
+const singles = new Map<string, readonly TopicSelector[]>();
+
+/** The compiled selectors of a subscription, without duplicates, in their order. */
+export function compileSelectors(sources: readonly string[]): readonly TopicSelector[] {
+  const unique = [...new Set(sources)];
+  const [only] = unique;
+  if (unique.length !== 1 || only === undefined) return unique.map(compileSelector);
+  let list = singles.get(only);
+  if (list === undefined) {
+    if (singles.size >= MAX_CACHED_SELECTORS) singles.clear();
+    list = [compileSelector(only)];
+    singles.set(only, list);
+  }
+  return list;
+}
+
 /** True when any of `selectors` matches any of `topics`. */
 export function anySelectorMatches(
   selectors: readonly TopicSelector[],

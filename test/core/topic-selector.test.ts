@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileSelector } from '../../src/core/topic-selector.ts';
+import { compileSelector, compileSelectors } from '../../src/core/topic-selector.ts';
 
 // [selector, topic, matches] — semantics of the reference hub (yosida95/uritemplate).
 const CASES: [string, string, boolean][] = [
@@ -46,4 +46,22 @@ test('selectors are classified for the topic index', () => {
   assert.equal(compileSelector('https://example.com/x').kind, 'exact');
   assert.equal(compileSelector('https://example.com/{x}').kind, 'template');
   assert.equal(compileSelector('https://example.com/{x').kind, 'exact');
+});
+
+test('compileSelectors dedupes in order, and one-selector subscriptions share one list', () => {
+  const one = compileSelectors(['https://example.com/books/1']);
+  assert.equal(one.length, 1);
+  assert.equal(compileSelectors(['https://example.com/books/1']), one, 'the same list');
+  assert.equal(
+    compileSelectors(['https://example.com/books/1', 'https://example.com/books/1']),
+    one,
+    'duplicates collapse to the single list',
+  );
+  const two = compileSelectors(['b', 'https://example.com/books/{id}', 'b']);
+  assert.deepEqual(
+    two.map((selector) => selector.source),
+    ['b', 'https://example.com/books/{id}'],
+  );
+  assert.equal(two[1]?.matches('https://example.com/books/7'), true);
+  assert.equal(two[0]?.matches('c'), false);
 });
