@@ -67,7 +67,10 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
   );
 
   const send = (worker: Worker, message: ToWorker): void => {
-    if (worker.isConnected()) worker.send(message);
+    // A worker that is exiting can still look connected; sending to it then fails with EPIPE.
+    // With a callback that failure is reported here instead of as an 'error' event, which
+    // would crash the primary. Nothing is lost: the worker's 'exit' is handled below.
+    if (worker.isConnected()) worker.send(message, undefined, undefined, ignoreSendFailure);
   };
 
   const fork = (slot: Slot): void => {
@@ -75,6 +78,10 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
     slot.listeningSince = undefined;
     const worker = cluster.fork();
     slot.worker = worker;
+    // The IPC channel of a worker that is going away; its 'exit' follows and is handled there.
+    worker.on('error', (error: unknown) => {
+      logger.debug({ worker: slot.number, error: String(error) }, 'worker channel error');
+    });
     worker.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return;
       if (message.type === 'ready') {
@@ -117,6 +124,9 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
         slot.listeningSince === undefined ? undefined : Date.now() - slot.listeningSince;
       const details = { worker: slot.number, workerPid: worker.process.pid, code, signal };
       if (served === undefined) {
+        // A failed worker exits with its failure's code; the exit can be seen before the
+        // message that explains it, so the code is taken from the exit itself.
+        if (code !== null && code !== 0) lastFailure = { ...lastFailure, exitCode: code };
         startFailures++;
         if (startFailures >= MAX_START_FAILURES) {
           giveUp();
@@ -184,4 +194,8 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
 
   for (const slot of slots) fork(slot);
   return Promise.resolve();
+}
+
+function ignoreSendFailure(): void {
+  // See `send` in superviseWorkers: the worker is gone, and its exit is handled where it is reported.
 }
