@@ -7,17 +7,12 @@ import { mintToken } from '../../src/auth/mint-token.ts';
 import type { FetchFunction, Subscription } from '../../src/client/index.ts';
 import { subscribe } from '../../src/client/index.ts';
 import type { RunningCli } from '../support/cli.ts';
-import { runCli, tempDir } from '../support/cli.ts';
+import { runCli } from '../support/cli.ts';
 import { EventStream } from '../support/event-stream.ts';
-import {
-  CLUSTER_CONF,
-  freePort,
-  selfSignedCertificate,
-  startNginx,
-  substitute,
-} from '../support/nginx.ts';
+import { CLUSTER_CONF, freePort, startNginx, substitute } from '../support/nginx.ts';
 import type { RunningNginx } from '../support/nginx.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { selfSignedCertificate } from '../support/tls-certificate.ts';
 
 // deploy/nginx/herald-cluster.conf, exactly as users copy it, in front of two `herald serve`
 // processes sharing Redis. Only addresses, the certificate and (for one test) the read timeout
@@ -71,14 +66,17 @@ async function startCluster(
   t.after(() => deleteKeys(prefix));
 
   const port = await freePort();
-  const tls = await selfSignedCertificate(tempDir(t));
-  trust(tls.pem);
+  const tls = selfSignedCertificate();
+  t.after(() => {
+    tls.remove();
+  });
+  trust(tls.cert);
   let conf = readFileSync(CLUSTER_CONF, 'utf8');
   conf = substitute(conf, 'server 10.0.0.11:3000', `server ${new URL(nodes[0].hubUrl).host}`);
   conf = substitute(conf, 'server 10.0.0.12:3000', `server ${new URL(nodes[1].hubUrl).host}`);
   conf = substitute(conf, 'listen 443 ssl http2;', `listen 127.0.0.1:${port} ssl http2;`);
-  conf = substitute(conf, '/etc/ssl/certs/events.example.com.pem', tls.certificate);
-  conf = substitute(conf, '/etc/ssl/private/events.example.com.key', tls.key);
+  conf = substitute(conf, '/etc/ssl/certs/events.example.com.pem', tls.certPath);
+  conf = substitute(conf, '/etc/ssl/private/events.example.com.key', tls.keyPath);
   if (readTimeout !== undefined) {
     conf = substitute(conf, 'proxy_read_timeout 1h;', `proxy_read_timeout ${readTimeout};`);
   }

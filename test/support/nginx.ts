@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import { tempDir } from './cli.ts';
 
 /** Debian's nginx; .ci/run installs it. */
@@ -14,39 +13,6 @@ export const NGINX = '/usr/sbin/nginx';
 
 /** The nginx configuration users copy (docs/deployment.md shows it). */
 export const CLUSTER_CONF = new URL('../../deploy/nginx/herald-cluster.conf', import.meta.url);
-
-export interface TlsFiles {
-  readonly certificate: string;
-  readonly key: string;
-  /** The certificate's PEM, for clients to trust. */
-  readonly pem: string;
-}
-
-/** A self-signed certificate for 127.0.0.1, made with the openssl command. */
-export async function selfSignedCertificate(dir: string): Promise<TlsFiles> {
-  const certificate = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    certificate,
-  ]);
-  return { certificate, key, pem: readFileSync(certificate, 'utf8') };
-}
 
 /**
  * Replaces `from` with `to` in a configuration, failing if `from` does not occur exactly once:

@@ -11,33 +11,31 @@ export function uniquePrefix(label = 'test'): string {
 
 /** Deletes every key under `prefix` (SCAN + UNLINK), on the Redis at `url`. */
 export async function deleteKeys(prefix: string, url: string = REDIS_URL): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${escapeGlob(prefix)}*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await scanKeys(prefix, url, async (redis, keys) => {
+    await redis.unlink(...keys);
+  });
 }
 
 /** How many keys exist under `prefix`. */
 export async function countKeys(prefix: string, url: string = REDIS_URL): Promise<number> {
+  let count = 0;
+  await scanKeys(prefix, url, (_redis, keys) => {
+    count += keys.length;
+    return Promise.resolve();
+  });
+  return count;
+}
+
+/** Walks the keys under `prefix` a SCAN page at a time, on a connection of its own. */
+async function scanKeys(
+  prefix: string,
+  url: string,
+  eachPage: (redis: Redis, keys: string[]) => Promise<void>,
+): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     let cursor = '0';
-    let count = 0;
     do {
       const [next, keys] = await redis.scan(
         cursor,
@@ -47,9 +45,8 @@ export async function countKeys(prefix: string, url: string = REDIS_URL): Promis
         1000,
       );
       cursor = next;
-      count += keys.length;
+      if (keys.length > 0) await eachPage(redis, keys);
     } while (cursor !== '0');
-    return count;
   } finally {
     redis.disconnect();
   }
