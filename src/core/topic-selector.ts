@@ -1,15 +1,16 @@
 import { compileUriTemplate } from './uri-template.ts';
 
 /**
- * A compiled topic selector. Mercure defines three kinds: `*` matches every topic, a URI
+ * A compiled topic selector. Draft-07 defines three kinds: `*` matches every topic, a URI
  * Template matches the topics it can expand to, and any other string matches itself.
  * A selector that looks like a template also matches its own literal text, as in the
- * reference hub.
+ * reference hub. Draft-08 adds URL Patterns (`urlpattern`, compiled by `url-pattern.ts`);
+ * its exact matchers are `exact` selectors, its `*` an `any` one.
  */
 export interface TopicSelector {
   readonly source: string;
   /** `exact` selectors can be found through a map; the others must be tested one by one. */
-  readonly kind: 'exact' | 'template' | 'any';
+  readonly kind: 'exact' | 'template' | 'urlpattern' | 'any';
   matches(topic: string): boolean;
 }
 
@@ -30,6 +31,7 @@ function compile(source: string): TopicSelector {
   };
 }
 
+/** A draft-07 topic selector (`topic=` query parameter, `mercure` claim). */
 export function compileSelector(source: string): TopicSelector {
   let selector = cache.get(source);
   if (selector === undefined) {
