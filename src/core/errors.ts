@@ -13,6 +13,7 @@ export const ERROR_CATALOG = {
   HERALD_ERR_TOO_MANY_UPDATES: { status: 400, title: 'Too many updates in one batch' },
   HERALD_ERR_TOO_MANY_SELECTORS: { status: 400, title: 'Too many topic selectors' },
   HERALD_ERR_MALFORMED_REQUEST: { status: 400, title: 'Malformed HTTP request' },
+  HERALD_ERR_MALFORMED_PATH: { status: 400, title: 'Request path not in normal form' },
   HERALD_ERR_UNKNOWN_MATCHER: { status: 400, title: 'Unknown topic matcher parameter' },
   HERALD_ERR_INVALID_MATCHER: { status: 400, title: 'Invalid topic matcher' },
   HERALD_ERR_MATCHER_TOO_LONG: { status: 400, title: 'Topic matcher too long' },

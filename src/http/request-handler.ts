@@ -12,8 +12,13 @@ import { RequestLog } from './request-log.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
+import { readRequestTarget } from './request-target.ts';
+import { SUBSCRIPTIONS_PATH } from '../core/subscription-events.ts';
 
 export const HUB_PATH = '/.well-known/mercure';
+
+// Subscription API paths encode a topic (holding "/") in one segment.
+const ENCODED_SLASHES = [`${SUBSCRIPTIONS_PATH}/`];
 
 // An incoming X-Request-Id is kept (a proxy's id ties the logs together) only if it is this tame.
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -34,12 +39,12 @@ export function createRequestHandler(
     common: Record<string, string>,
     log: RequestLog,
   ): Promise<void> {
-    // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
-    const url = new URL(req.url ?? '/', 'http://herald.invalid');
     assertHeaderListSize(req, context.config.maxHeaderBytes);
+    // Routing compares the raw path: one a URL parser would normalise is refused, not rewritten.
+    const { path, url } = readRequestTarget(req.url, ENCODED_SLASHES);
     // An event stream passes these headers with its head. Set here, Node would keep a header
     // map (an object and an array per header) alive for as long as each stream stays open.
-    const stream = url.pathname === HUB_PATH && req.method === 'GET';
+    const stream = path === HUB_PATH && req.method === 'GET';
     if (!stream) for (const [name, value] of Object.entries(common)) res.setHeader(name, value);
     if (context.closing()) {
       throw new HeraldError(
@@ -47,7 +52,7 @@ export function createRequestHandler(
         'The hub is shutting down; retry on another node or shortly.',
       );
     }
-    if (url.pathname === HUB_PATH) {
+    if (path === HUB_PATH) {
       switch (req.method) {
         case 'GET':
           return handleSubscribe(context, req, res, url, common, log);
@@ -65,7 +70,7 @@ export function createRequestHandler(
     }
     // Served only with --subscriptions: otherwise these paths are unknown (404).
     const presence = context.hub.presence;
-    if (presence !== undefined && isSubscriptionsPath(url.pathname)) {
+    if (presence !== undefined && isSubscriptionsPath(path)) {
       if (req.method === 'GET') return handleSubscriptions(context, presence, req, res, url);
       if (req.method === 'OPTIONS') {
         answerPreflight(res);
@@ -73,7 +78,7 @@ export function createRequestHandler(
       }
     }
     if (req.method === 'GET') {
-      switch (url.pathname) {
+      switch (path) {
         case '/healthz':
           handleHealth(res);
           return;
@@ -88,9 +93,9 @@ export function createRequestHandler(
             'The browser client is not built: run npm run build (build:browser).',
           );
       }
-      if (context.ui?.serve(url.pathname, res) === true) return;
+      if (context.ui?.serve(path, res) === true) return;
     }
-    throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
+    throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${path}.`);
   }
 
   return (req, res) => {
