@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import type { Http2SecureServer, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import type { ServerLimits } from './server-limits.ts';
@@ -72,12 +73,14 @@ function plainListener(
 ): HttpListener {
   const server = createServer(limits, handler);
   server.on('clientError', onClientError);
+  const sockets = trackSockets(server);
   return {
     scheme: 'http',
     listen: (port, host) => listen(server, port, host),
     close: () => close(server),
     closeIdle() {
       server.closeIdleConnections();
+      closeUnstarted(sockets);
     },
     closeAll() {
       server.closeAllConnections();
@@ -129,10 +132,13 @@ function secureListener(
 
   // Tracked for shutdown: sessions to send GOAWAY to, sockets (of either protocol) to cut.
   const sessions = new Set<ServerHttp2Session>();
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const sockets = trackSockets(server);
+  // The TLS sockets that speak HTTP/1.1 (ALPN), where a connection can sit unused.
+  const http1Sockets = new Set<Socket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') return;
+    http1Sockets.add(socket);
+    socket.once('close', forgetFrom(http1Sockets));
   });
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
@@ -147,6 +153,7 @@ function secureListener(
     close: () => close(server),
     closeIdle() {
       server.closeIdleConnections();
+      closeUnstarted(http1Sockets);
       for (const session of sessions) session.close();
     },
     closeAll() {
@@ -181,6 +188,43 @@ function closeWhenIdle(session: ServerHttp2Session, timeoutMs: number): void {
     clearTimeout(timer);
   });
   arm();
+}
+
+/**
+ * Every connection the server accepts, until it closes; one shared listener per set, not a
+ * closure per connection.
+ */
+function trackSockets(server: Server | Http2SecureServer): Set<Socket> {
+  const sockets = new Set<Socket>();
+  const forget = forgetFrom(sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', forget);
+  });
+  return sockets;
+}
+
+function forgetFrom(sockets: Set<Socket>): (this: Socket) => void {
+  return function (this: Socket) {
+    sockets.delete(this);
+  };
+}
+
+/**
+ * Closes the HTTP/1.1 connections that hold no response: those Node's `closeIdleConnections`
+ * leaves open because no request has started on them yet. A client's connection pool (undici
+ * opens a spare one when a stream is aborted, nginx keeps upstream connections) holds such
+ * sockets, and Node counts them as busy until the header timeout: shutdown would wait for them
+ * until its own timeout cut everything. A request whose head is still arriving is cut too; it
+ * was not accepted, and the client may send it again elsewhere.
+ */
+function closeUnstarted(sockets: Iterable<Socket>): void {
+  for (const socket of sockets) {
+    // Node's own handle on the response a connection is serving (what closeIdleConnections
+    // reads too); a response being ended keeps it until its last byte is written.
+    const response = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+    if (response === undefined || response === null) socket.destroy();
+  }
 }
 
 async function listen(server: Server | Http2SecureServer, port: number, host: string) {

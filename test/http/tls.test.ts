@@ -414,3 +414,38 @@ test('herald serve --tls-cert --tls-key serves HTTPS with HTTP/2; half a pair or
     assert.equal(refused.stdout, '', 'nothing started');
   }
 });
+
+test('shutdown does not wait for an HTTPS/1.1 connection that carries no request, nor an idle HTTP/2 one', async (t) => {
+  const hub = await startTestHub(t, {
+    anonymous: true,
+    tls: TLS,
+    shutdownTimeoutMs: 60_000,
+    headersTimeoutMs: 60_000,
+  });
+  const origin = new URL(hub.hubUrl).origin;
+  const silent = tlsConnect({
+    host: '127.0.0.1',
+    port: hub.herald.port,
+    ca: certificate.cert,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+  });
+  t.after(() => silent.destroy());
+  await once(silent, 'secureConnect');
+  assert.equal(silent.alpnProtocol, 'http/1.1');
+  const silentClosed = once(silent, 'close');
+  const idle = await connectHttp2(t, origin, certificate.cert);
+  assert.equal((await http2Request(idle, { ':path': '/healthz' })).status, 200);
+  const busy = await connectHttp2(t, origin, certificate.cert);
+  const stream = await Http2EventStream.open(busy, subscribePath(hub));
+
+  const closed = hub.herald.close().then(() => 'closed');
+  const outcome = await Promise.race([
+    closed,
+    new Promise((resolve) => setTimeout(resolve, 20_000, 'still open').unref()),
+  ]);
+  assert.equal(outcome, 'closed');
+  await stream.waitForEnd();
+  await silentClosed;
+  await waitFor(() => busy.closed && idle.closed, 'both HTTP/2 connections to close');
+});
