@@ -1,3 +1,5 @@
+import type { ProtocolSupport } from './core/dialect.ts';
+
 /**
  * Herald's configuration: typed once, defaulted once. The CLI fills it from flags and
  * environment variables; embedders pass it to `startHerald()`. `null` switches a feature off.
@@ -86,6 +88,11 @@ export interface HeraldConfig {
    * default: the events reveal who subscribes to what, to holders of the right tokens.
    */
   readonly subscriptions: boolean;
+  /**
+   * The Mercure dialects served: `both` (the default) speaks draft-07 and draft-08 side by side,
+   * each request in the dialect of its shape; `07` or `08` refuses requests of the other one.
+   */
+  readonly protocol: ProtocolSupport;
 }
 
 /** The JWS algorithms Herald verifies (and `herald token` signs with). */
@@ -181,6 +188,7 @@ export const DEFAULTS = Object.freeze({
   shutdownTimeoutMs: 5_000,
   ui: false,
   subscriptions: false,
+  protocol: 'both',
 } as const satisfies Partial<HeraldConfig>);
 
 /** The options a caller must choose: the keys. Everything else has a default (`undefined` = it). */

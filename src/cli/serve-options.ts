@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH, DEFAULTS } from '../config.ts';
+import { PROTOCOL_SUPPORTS } from '../core/dialect.ts';
+import type { ProtocolSupport } from '../core/dialect.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { trustedProxySet } from '../http/client-address.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
@@ -46,6 +48,7 @@ export const SERVE_FLAGS = {
   'publish-burst': { type: 'string' },
   ui: { type: 'boolean' },
   subscriptions: { type: 'boolean' },
+  protocol: { type: 'string' },
   'log-level': { type: 'string' },
   workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -85,6 +88,8 @@ ${JWT_HELP}
   --publish-burst <n>        updates a publisher may send at once  HERALD_PUBLISH_BURST (2000)
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
   --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
+  --protocol <07|08|both>    Mercure dialects served: draft-07, draft-08 (Mercure 1.0) or both
+                                                                   HERALD_PROTOCOL (both)
   --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
   --workers <n|auto>         processes sharing the port (auto: one per CPU); above 1 needs a
                              shared store (--store redis://…)     HERALD_WORKERS (1)
@@ -157,6 +162,12 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     (subscriptionsEnv === undefined
       ? undefined
       : boolean(subscriptionsEnv[1], subscriptionsEnv[0]));
+  const protocol = optional(pick('protocol', 'HERALD_PROTOCOL'), (v, name): ProtocolSupport => {
+    if (!(PROTOCOL_SUPPORTS as readonly string[]).includes(v)) {
+      throw new OptionError(`${name} must be 07, 08 or both; got "${v}".`);
+    }
+    return v as ProtocolSupport;
+  });
   const logLevel = optional(pick('log-level', 'HERALD_LOG_LEVEL'), (v, name): LogLevel => {
     if (!(LOG_LEVELS as readonly string[]).includes(v)) {
       throw new OptionError(`${name} must be one of ${LOG_LEVELS.join(', ')}; got "${v}".`);
@@ -194,6 +205,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       anonymous: anonymous ?? (development ? true : undefined),
       ui: ui ?? (development ? true : undefined),
       subscriptions,
+      protocol,
       corsOrigins,
       publishOrigins: publishOrigins ?? corsOrigins,
       heartbeatMs: heartbeat === undefined ? undefined : heartbeat === 0 ? null : heartbeat,

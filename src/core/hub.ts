@@ -8,6 +8,8 @@ import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
 import { compileSelectors } from './topic-selector.ts';
+import type { TopicSelector } from './topic-selector.ts';
+import type { MatchType } from './url-pattern.ts';
 import type { NewUpdate, Update } from './update.ts';
 import { validateNewUpdate } from './update.ts';
 
@@ -49,8 +51,18 @@ export interface HubStats {
   bytesDelivered: number;
 }
 
+/** One draft-08 topic matcher of a subscription, compiled (see url-pattern.ts). */
+export interface SubscribeMatcher {
+  readonly match: string;
+  readonly matchType: MatchType;
+  readonly selector: TopicSelector;
+}
+
 export interface SubscribeRequest {
+  /** Draft-07 topic selectors, as sent. */
   readonly selectors: readonly string[];
+  /** Draft-08: the request's topic matchers; when present, `selectors` is not read. */
+  readonly matchers?: readonly SubscribeMatcher[] | undefined;
   readonly grants: SubscriberGrants;
   readonly sink: FrameSink;
   /** Resume strictly after this id; `earliest` replays all kept history. */
@@ -160,19 +172,26 @@ export class Hub {
    * the replay and live delivery: live frames wait in `pending` until `start()` has replayed.
    */
   async subscribe(request: SubscribeRequest): Promise<OpenedSubscription> {
-    if (request.selectors.length === 0) {
+    const { matchers } = request;
+    const count = matchers?.length ?? request.selectors.length;
+    if (count === 0) {
       throw new HeraldError(
         'HERALD_ERR_MISSING_TOPIC',
-        'Subscribe to at least one topic selector.',
+        matchers === undefined
+          ? 'Subscribe to at least one topic selector.'
+          : 'Subscribe with at least one topic matcher: match=, match_exact= or match_urlpattern=.',
       );
     }
-    if (request.selectors.length > this.#options.maxSelectorsPerSubscription) {
+    if (count > this.#options.maxSelectorsPerSubscription) {
       throw new HeraldError(
         'HERALD_ERR_TOO_MANY_SELECTORS',
-        `A subscription may have at most ${this.#options.maxSelectorsPerSubscription} topic selectors; this one has ${request.selectors.length}.`,
+        `A subscription may have at most ${this.#options.maxSelectorsPerSubscription} topic selectors; this one has ${count}.`,
       );
     }
-    const selectors = compileSelectors(request.selectors);
+    const selectors =
+      matchers === undefined
+        ? compileSelectors(request.selectors)
+        : [...new Set(matchers.map((matcher) => matcher.selector))];
     const subscriber = new Subscriber(selectors, request.grants, request.sink);
     // Announced before joining: nothing may be written to the sink before the caller is ready.
     const subscriberId =

@@ -17,7 +17,7 @@ export function corsHeaders(
     Vary: 'Origin',
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Credentials': 'true',
-    'Access-Control-Expose-Headers': 'Last-Event-ID, Link',
+    'Access-Control-Expose-Headers': 'Last-Event-ID, Mercure-Last-Event-ID, Link',
   };
 }
 

@@ -4,6 +4,7 @@ import type { RouteContext } from './context.ts';
 import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
 import { answerPreflight, corsHeaders } from './cors.ts';
 import { assertHeaderListSize } from './header-list-size.ts';
+import { HUB_PATH } from './hub-url.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { isHttp2 } from './http-message.ts';
@@ -15,7 +16,7 @@ import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.
 import { readRequestTarget } from './request-target.ts';
 import { SUBSCRIPTIONS_PATH } from '../core/subscription-events.ts';
 
-export const HUB_PATH = '/.well-known/mercure';
+export { HUB_PATH } from './hub-url.ts';
 
 // Subscription API paths encode a topic (holding "/") in one segment.
 const ENCODED_SLASHES = [`${SUBSCRIPTIONS_PATH}/`];

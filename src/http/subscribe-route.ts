@@ -10,6 +10,9 @@ import type { HubRequest, HubResponse } from './http-message.ts';
 import type { SseConnectionLimits } from './sse-connection.ts';
 import { SseConnection } from './sse-connection.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
+import { hubUrlOf } from './hub-url.ts';
+import { setRequestDialect } from './request-dialect.ts';
+import { dialectOfQuery, readSubscribeQuery } from './subscribe-query.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;
@@ -70,10 +73,26 @@ export async function handleSubscribe(
   const connection = new SseConnection(res, streamLimits(context));
   log.closes = connection;
   countStream(context, req, connection);
-  const grants = await subscriberGrants(context, req, url);
-  const lastEventId = requestedLastEventId(req, url);
+  // The dialect first, so that every refusal from here on is answered in it.
+  setRequestDialect(req, dialectOfQuery(url, context.config.protocol));
+  const query = readSubscribeQuery(url, {
+    protocol: context.config.protocol,
+    maxMatchers: context.config.maxSelectorsPerSubscription,
+    hubUrl: hubUrlOf(req, context.config.tls !== null),
+  });
+  const grants = await subscriberGrants(context, req, query.dialect === '07' ? url : undefined);
+  const lastEventId = requestedLastEventId(req, query.lastEventId);
   const opened = await context.hub.subscribe({
-    selectors: url.searchParams.getAll('topic'),
+    ...(query.dialect === '07'
+      ? { selectors: query.selectors }
+      : {
+          selectors: [],
+          matchers: query.matchers.map(({ match, matchType, selector }) => ({
+            match,
+            matchType,
+            selector,
+          })),
+        }),
     grants: grants.subscribe.length === 0 ? PUBLIC_ONLY : { privateSelectors: grants.subscribe },
     sink: connection,
     lastEventId,
@@ -99,7 +118,9 @@ export async function handleSubscribe(
 
   const headers: Record<string, string> = { ...common, ...STREAM_HEADERS };
   if (opened.resumedAfter !== undefined) {
-    headers['Last-Event-ID'] = utf8ToHeader(opened.resumedAfter);
+    // Draft-08 renamed the response field: `Last-Event-ID` is a request header only.
+    const field = query.dialect === '07' ? 'Last-Event-ID' : 'Mercure-Last-Event-ID';
+    headers[field] = utf8ToHeader(opened.resumedAfter);
   }
   // The head and a first comment go now, so the client knows it is connected.
   connection.open(headers);
@@ -126,23 +147,25 @@ function countStream(context: RouteContext, req: HubRequest, connection: SseConn
 }
 
 /**
- * The header wins over the query parameters, which exist because a browser cannot set headers
- * on its first connection: `lastEventID`, and draft-07's `Last-Event-ID`. Empty means absent.
+ * The header wins over the query parameters (see subscribe-query.ts), which exist because a
+ * browser cannot set headers on its first connection. Empty means absent.
  */
-function requestedLastEventId(req: HubRequest, url: URL): string | undefined {
+function requestedLastEventId(req: HubRequest, fromQuery: string | undefined): string | undefined {
   const header = req.headers['last-event-id'];
-  const candidates = [
-    typeof header === 'string' ? headerToUtf8(header) : undefined,
-    url.searchParams.get('lastEventID'),
-    url.searchParams.get('Last-Event-ID'),
-  ];
-  return (
-    candidates.find((value) => value !== undefined && value !== null && value !== '') ?? undefined
-  );
+  if (typeof header === 'string' && header !== '') return headerToUtf8(header);
+  return fromQuery;
 }
 
-async function subscriberGrants(context: RouteContext, req: HubRequest, url: URL): Promise<Grants> {
-  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
+// What a draft-08 request's token lookup sees of its query: nothing (no token in URLs).
+const NO_QUERY = new URLSearchParams();
+
+/** `url`: a draft-07 request's, whose `authorization` parameter may carry the token. */
+async function subscriberGrants(
+  context: RouteContext,
+  req: HubRequest,
+  url: URL | undefined,
+): Promise<Grants> {
+  const found = findToken(req.headers, url?.searchParams ?? NO_QUERY, context.config.cookieName);
   if (found !== undefined) return context.verifier.verify(found.token, 'subscriber');
   if (context.config.anonymous) return ANONYMOUS;
   throw new HeraldError(

@@ -63,6 +63,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'trust-proxy': '10.0.0.0/8',
   'publish-rate': '10',
   'publish-burst': '20',
+  protocol: '08',
 };
 
 /** What parsing gives, with the names of flags and variables taken out of error messages. */

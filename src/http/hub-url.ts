@@ -1,0 +1,26 @@
+import type { HubRequest } from './http-message.ts';
+
+/** Where Herald serves the hub (Mercure's well-known path); every hub URL ends in it. */
+export const HUB_PATH = '/.well-known/mercure';
+
+/** The hub URL when a request names no usable host (HTTP/1.0 without `Host`, or a hostile one). */
+export const FALLBACK_HUB_URL = `http://herald.invalid${HUB_PATH}`;
+
+// What a Host (or :authority) value may hold: a name or an IPv4/IPv6 literal, and a port.
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * The hub URL a request reached, as draft-08 uses it: the base against which relative URL
+ * Patterns and relative topics resolve. Like the reference hub, Herald derives it from each
+ * request (scheme and `Host`), so a hub reachable under several names needs no configuration.
+ * A Host that is not a plain host[:port] gives the fallback, so it cannot smuggle a path in.
+ */
+export function hubUrlOf(req: HubRequest, tls: boolean): string {
+  const authority = req.headers[':authority'] ?? req.headers.host;
+  if (typeof authority !== 'string' || !HOST.test(authority)) return FALLBACK_HUB_URL;
+  try {
+    return `${new URL(`${tls ? 'https' : 'http'}://${authority}`).origin}${HUB_PATH}`;
+  } catch {
+    return FALLBACK_HUB_URL;
+  }
+}
