@@ -1,4 +1,5 @@
 import { HeraldError } from './errors.ts';
+import { checkPublishedUpdate } from './reserved-namespace.ts';
 
 /** An update as a publisher hands it to the hub, before the backend stores it. */
 export interface NewUpdate {
@@ -69,6 +70,7 @@ export function validateNewUpdate(update: NewUpdate, limits: UpdateLimits): NewU
   if (update.retry !== undefined && (!Number.isSafeInteger(update.retry) || update.retry < 0)) {
     throw new HeraldError('HERALD_ERR_INVALID_RETRY', 'The retry must be a non-negative integer.');
   }
+  checkPublishedUpdate(update);
   return update;
 }
 

@@ -1,7 +1,8 @@
 import type { HubRequest } from './http-message.ts';
 
-/** Where Herald serves the hub (Mercure's well-known path); every hub URL ends in it. */
-export const HUB_PATH = '/.well-known/mercure';
+import { HUB_PATH } from '../core/reserved-namespace.ts';
+
+export { HUB_PATH };
 
 /** The hub URL when a request names no usable host (HTTP/1.0 without `Host`, or a hostile one). */
 export const FALLBACK_HUB_URL = `http://herald.invalid${HUB_PATH}`;

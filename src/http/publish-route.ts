@@ -8,6 +8,7 @@ import type { NewUpdate } from '../core/update.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { parsePublishBody } from './publish-body.ts';
+import { checkPublishedUpdate } from '../core/reserved-namespace.ts';
 import { readBody } from './read-body.ts';
 
 /**
@@ -27,7 +28,11 @@ export async function handlePublish(
   refuseOverRate(context.publishRate?.check(publisher, 1));
   const body = await readBody(req, context.config.maxBodyBytes);
   const updates = parsePublishBody(req.headers['content-type'], body);
-  for (const update of updates) assertMayPublish(grants, update);
+  for (const update of updates) {
+    // Refused whatever the token allows, so before it is asked (draft-08: 400, not 403).
+    checkPublishedUpdate(update);
+    assertMayPublish(grants, update);
+  }
   refuseOverRate(context.publishRate?.take(publisher, updates.length));
   const stored = await context.hub.publish(updates);
   const ids = stored.map((update) => update.id).join('\n');

@@ -255,7 +255,7 @@ test('subscription events are private: only subscribers allowed their topics rec
     data: JSON.stringify({ type: 'Subscription', active: true }),
     private: 'on',
   });
-  assert.equal(forged.status, 403);
+  assert.equal(forged.status, 400);
   assert.equal((JSON.parse(forged.body) as { code: string }).code, 'HERALD_ERR_RESERVED_TOPIC');
 
   assert.equal((await hub.publish({ topic: SENTINEL, data: 'end' })).status, 200);
