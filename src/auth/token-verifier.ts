@@ -185,5 +185,13 @@ function selectorsClaim(mercure: Record<string, unknown>, name: string) {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw refusal('invalid-claims', `The "mercure.${name}" claim must be an array of strings.`);
   }
-  return value.map(compileSelector);
+  try {
+    return value.map(compileSelector);
+  } catch (error) {
+    // A selector past the matcher's limits makes the whole token invalid, as any bad claim does.
+    if (error instanceof HeraldError && error.code === 'HERALD_ERR_SELECTOR_TOO_LARGE') {
+      throw refusal('invalid-claims', `The "mercure.${name}" claim: ${error.message}`, error);
+    }
+    throw error;
+  }
 }

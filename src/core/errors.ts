@@ -14,6 +14,7 @@ export const ERROR_CATALOG = {
   HERALD_ERR_TOO_MANY_TOPICS: { status: 400, title: 'Too many topics in one update' },
   HERALD_ERR_TOO_MANY_UPDATES: { status: 400, title: 'Too many updates in one batch' },
   HERALD_ERR_TOO_MANY_SELECTORS: { status: 400, title: 'Too many topic selectors' },
+  HERALD_ERR_SELECTOR_TOO_LARGE: { status: 400, title: 'Topic selector too large' },
   HERALD_ERR_MALFORMED_REQUEST: { status: 400, title: 'Malformed HTTP request' },
   HERALD_ERR_MALFORMED_PATH: { status: 400, title: 'Request path not in normal form' },
   HERALD_ERR_UNKNOWN_MATCHER: { status: 400, title: 'Unknown topic matcher parameter' },

@@ -1,4 +1,6 @@
-import { compileUriTemplate } from './uri-template.ts';
+import { HeraldError } from './errors.ts';
+import { ExpressionTooComplexError } from './linear-matcher.ts';
+import { compileUriTemplate, parseUriTemplate } from './uri-template.ts';
 
 /**
  * A compiled topic selector. Draft-07 defines three kinds: `*` matches every topic, a URI
@@ -14,50 +16,125 @@ export interface TopicSelector {
   matches(topic: string): boolean;
 }
 
-const MAX_CACHED_SELECTORS = 10_000;
-// Many subscribers share the same selectors; compiling a template once saves work and memory.
-const cache = new Map<string, TopicSelector>();
+/**
+ * The longest template selector accepted from a client (a subscribe request or a token). Real
+ * Mercure templates are a URL with a few variables, well under 200 characters. Matching costs
+ * O(topic length × compiled size), and a template compiles to about 3 states per character and
+ * 20 per variable, so this keeps one evaluation of the worst template of this length against a
+ * 1 KB topic near a millisecond (see BENCHMARKS.md, "Selector matching"). Longer selectors that
+ * are not templates are plain strings, compared for equality, and not limited here.
+ */
+export const MAX_TEMPLATE_SELECTOR_LENGTH = 1024;
 
-function compile(source: string): TopicSelector {
-  if (source === '*') return { source, kind: 'any', matches: () => true };
-  const template = source.includes('{') ? compileUriTemplate(source) : undefined;
-  if (template === undefined) {
-    return { source, kind: 'exact', matches: (topic) => topic === source };
+/**
+ * The memory the compiled-selector cache may hold, in bytes. The cache only saves compiling the
+ * same selector again (subscribers hold the selectors they use); bounding it by entries let
+ * 10,000 distinct long templates pin gigabytes. At MAX_TEMPLATE_SELECTOR_LENGTH a compiled
+ * template holds at most about 50 KB (linear-matcher.ts's byteSize), so this keeps at least
+ * 300 of the largest and tens of thousands of ordinary ones.
+ */
+export const MAX_SELECTOR_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** Estimated bytes of a cached selector that holds no compiled matcher: its source and object. */
+function plainBytes(source: string): number {
+  return 120 + source.length * 2;
+}
+
+interface CacheEntry {
+  readonly selector: TopicSelector;
+  readonly bytes: number;
+  /** The shared one-element list of subscriptions with only this selector (compileSelectors). */
+  single: readonly TopicSelector[] | undefined;
+}
+
+// Many subscribers share the same selectors; compiling a template once saves work and memory.
+// A Map keeps insertion order: a hit moves its entry to the end, so eviction from the front
+// drops the least recently used.
+const cache = new Map<string, CacheEntry>();
+let cachedBytes = 0;
+
+function compile(source: string): { selector: TopicSelector; bytes: number } {
+  if (source === '*') {
+    return { selector: { source, kind: 'any', matches: () => true }, bytes: plainBytes(source) };
   }
+  let template;
+  if (source.includes('{')) {
+    if (source.length > MAX_TEMPLATE_SELECTOR_LENGTH && parseUriTemplate(source) !== undefined) {
+      throw new HeraldError(
+        'HERALD_ERR_SELECTOR_TOO_LARGE',
+        `A URI template selector may be at most ${MAX_TEMPLATE_SELECTOR_LENGTH} characters long; this one has ${source.length}.`,
+      );
+    }
+    try {
+      template = compileUriTemplate(source);
+    } catch (error) {
+      if (!(error instanceof ExpressionTooComplexError)) throw error;
+      throw new HeraldError(
+        'HERALD_ERR_SELECTOR_TOO_LARGE',
+        `This URI template selector compiles to more than ${error.limit} matcher states; use fewer variables.`,
+      );
+    }
+  }
+  if (template === undefined) {
+    return {
+      selector: { source, kind: 'exact', matches: (topic) => topic === source },
+      bytes: plainBytes(source),
+    };
+  }
+  const matcher = template;
   return {
-    source,
-    kind: 'template',
-    matches: (topic) => topic === source || template.test(topic),
+    selector: {
+      source,
+      kind: 'template',
+      matches: (topic) => topic === source || matcher.matches(topic),
+    },
+    bytes: plainBytes(source) + matcher.byteSize,
   };
 }
 
-/** A draft-07 topic selector (`topic=` query parameter, `mercure` claim). */
-export function compileSelector(source: string): TopicSelector {
-  let selector = cache.get(source);
-  if (selector === undefined) {
-    if (cache.size >= MAX_CACHED_SELECTORS) cache.clear();
-    selector = compile(source);
-    cache.set(source, selector);
+function cacheEntry(source: string): CacheEntry {
+  let entry = cache.get(source);
+  if (entry !== undefined) {
+    cache.delete(source);
+    cache.set(source, entry);
+    return entry;
   }
-  return selector;
+  const { selector, bytes } = compile(source);
+  entry = { selector, bytes, single: undefined };
+  cache.set(source, entry);
+  cachedBytes += bytes;
+  for (const [oldest, { bytes: oldestBytes }] of cache) {
+    if (cachedBytes <= MAX_SELECTOR_CACHE_BYTES || oldest === source) break;
+    cache.delete(oldest);
+    cachedBytes -= oldestBytes;
+  }
+  return entry;
+}
+
+/**
+ * Compiles a draft-07 topic selector (`topic=` query parameter, `mercure` claim). Throws a HeraldError with
+ * `HERALD_ERR_SELECTOR_TOO_LARGE` for a template longer than MAX_TEMPLATE_SELECTOR_LENGTH or
+ * one that compiles to more than MAX_TEMPLATE_STATES states.
+ */
+export function compileSelector(source: string): TopicSelector {
+  return cacheEntry(source).selector;
+}
+
+/** The bytes the selector cache holds now, for tests and metrics. */
+export function selectorCacheBytes(): number {
+  return cachedBytes;
 }
 
 // Most subscriptions have one selector: subscribers of the same one share its one-element list,
 // so an idle subscriber holds no array of its own. Nothing changes a subscriber's selectors.
-const singles = new Map<string, readonly TopicSelector[]>();
-
 /** The compiled selectors of a subscription, without duplicates, in their order. */
 export function compileSelectors(sources: readonly string[]): readonly TopicSelector[] {
   const unique = [...new Set(sources)];
   const [only] = unique;
   if (unique.length !== 1 || only === undefined) return unique.map(compileSelector);
-  let list = singles.get(only);
-  if (list === undefined) {
-    if (singles.size >= MAX_CACHED_SELECTORS) singles.clear();
-    list = [compileSelector(only)];
-    singles.set(only, list);
-  }
-  return list;
+  const entry = cacheEntry(only);
+  entry.single ??= [entry.selector];
+  return entry.single;
 }
 
 /** True when any of `selectors` matches any of `topics`. */
