@@ -160,7 +160,34 @@ function describeAlgorithm(token: string): string {
   }
 }
 
+/*
+ * RFC 7519 §4.1: the registered claims that are strings (jose checks the numeric dates, and
+ * `iss`/`aud` only when told which to expect). A `sub` of another type would otherwise be
+ * ignored, and the publisher would silently lose its rate-limit identity.
+ */
+const STRING_CLAIMS = ['iss', 'sub', 'jti'] as const;
+
+function assertRegisteredClaimTypes(payload: JWTPayload): void {
+  for (const name of STRING_CLAIMS) {
+    if (payload[name] !== undefined && typeof payload[name] !== 'string') {
+      throw refusal('invalid-claims', `The token's "${name}" claim must be a string.`);
+    }
+  }
+  const { aud } = payload;
+  if (
+    aud !== undefined &&
+    typeof aud !== 'string' &&
+    !(Array.isArray(aud) && aud.every((item) => typeof item === 'string'))
+  ) {
+    throw refusal(
+      'invalid-claims',
+      'The token\'s "aud" claim must be a string or an array of strings.',
+    );
+  }
+}
+
 function grantsFrom(payload: JWTPayload, toleranceMs: number): Grants {
+  assertRegisteredClaimTypes(payload);
   const claim = CLAIM_NAMES.map((name) => payload[name]).find((value) => value !== undefined);
   if (
     claim !== undefined &&

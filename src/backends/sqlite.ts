@@ -198,7 +198,7 @@ export class SqliteBackend implements Backend {
     }
     queue.forEach((pending, index) => {
       const failure = outcomes[index];
-      if (failure !== null) pending.reject(translateWriteError(pending, failure));
+      if (failure !== null) pending.reject(translateWriteError(failure));
     });
     queue.forEach((pending, index) => {
       if (outcomes[index] !== null) return;
@@ -228,6 +228,13 @@ export class SqliteBackend implements Backend {
   #insertBatch(pending: PendingAppend): void {
     const createdAt = this.#now();
     for (const update of pending.updates) {
+      this.#insert(update, createdAt);
+    }
+  }
+
+  /** Inserts one update; a taken id is refused naming that id. */
+  #insert(update: Update, createdAt: number): void {
+    try {
       this.#statements.insert.run(
         update.id,
         JSON.stringify(update.topics),
@@ -237,6 +244,15 @@ export class SqliteBackend implements Backend {
         update.retry ?? null,
         createdAt,
       );
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new HeraldError(
+          'HERALD_ERR_DUPLICATE_ID',
+          `An update with id "${update.id}" already exists.`,
+          { cause: error },
+        );
+      }
+      throw error;
     }
   }
 
@@ -325,16 +341,8 @@ function fromRow(row: Row): Update {
   };
 }
 
-function translateWriteError(pending: PendingAppend, error: unknown): HeraldError {
-  if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-    const ids = pending.updates.map((update) => update.id);
-    const duplicate = ids.find((id, index) => ids.indexOf(id) !== index) ?? 'of this update';
-    return new HeraldError(
-      'HERALD_ERR_DUPLICATE_ID',
-      `An update with id "${duplicate}" already exists.`,
-      { cause: error },
-    );
-  }
+function translateWriteError(error: unknown): HeraldError {
+  if (error instanceof HeraldError) return error;
   return unavailable(describeSqliteError(error), error);
 }
 

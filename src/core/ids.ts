@@ -6,8 +6,12 @@
  */
 export function createIdGenerator(now: () => number = Date.now, after?: string): () => string {
   // Resuming after a stored id (a restart) keeps new ids sorting after it, whatever the clock says.
-  // One past the stored id's millisecond, so that even a counter it had used cannot repeat.
-  let lastMs = after === undefined ? 0 : timestampOf(after) + 1;
+  // One past the stored id's millisecond, so that even a counter it had used cannot repeat. But a
+  // publisher may have stored any id of this form: one that claims a time further ahead than a
+  // clock step could explain is not one of ours, and following it would skew every new id (or,
+  // past the 48-bit timestamp, make them malformed).
+  const stored = after === undefined ? 0 : timestampOf(after);
+  let lastMs = stored > 0 && stored <= now() + MAX_CLOCK_STEP_MS ? stored + 1 : 0;
   let counter = 0;
   const random = new Uint8Array(8);
   const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -25,6 +29,8 @@ export function createIdGenerator(now: () => number = Date.now, after?: string):
     } else {
       counter = 0;
     }
+    // Unreachable from a real clock (year 10889); kept so that no input can malform an id.
+    if (ms > MAX_TIMESTAMP) throw new RangeError('UUIDv7 timestamp exhausted');
     lastMs = ms;
     crypto.getRandomValues(random);
     const timeHex = ms.toString(16).padStart(12, '0');
@@ -38,6 +44,11 @@ export function createIdGenerator(now: () => number = Date.now, after?: string):
     );
   };
 }
+
+/** How far ahead of the clock a stored id of ours may be (the clock stepped back since). */
+const MAX_CLOCK_STEP_MS = 10 * 60_000;
+// The largest 48-bit timestamp: past it an id would no longer be a UUID.
+const MAX_TIMESTAMP = 0xffff_ffff_ffff;
 
 /** The millisecond timestamp of one of our ids, or 0 for an id of another form. */
 function timestampOf(id: string): number {

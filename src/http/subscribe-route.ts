@@ -13,6 +13,7 @@ import { STREAM_HEADERS } from './stream-headers.ts';
 import { hubUrlOf } from './hub-url.ts';
 import { setRequestDialect } from './request-dialect.ts';
 import { dialectOfQuery, readSubscribeQuery } from './subscribe-query.ts';
+import { headerToUtf8, utf8ToHeader } from './header-value.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;
@@ -172,17 +173,4 @@ async function subscriberGrants(
     'HERALD_ERR_UNAUTHORIZED',
     'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
   );
-}
-
-/*
- * Ids may hold any character but CR, LF and NUL, and EventSource sends them back as UTF-8 bytes.
- * Node reads and writes header values as latin1, one char per byte: convert both ways so that
- * an id like "commande-été" resumes, and is echoed byte for byte as the reference hub does.
- */
-function headerToUtf8(value: string): string {
-  return Buffer.from(value, 'latin1').toString('utf8');
-}
-
-function utf8ToHeader(value: string): string {
-  return Buffer.from(value, 'utf8').toString('latin1');
 }

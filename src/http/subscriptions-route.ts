@@ -11,6 +11,7 @@ import {
 import { anySelectorMatches } from '../core/topic-selector.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
+import { utf8ToHeader } from './header-value.ts';
 
 /** Whether a path belongs to the subscription API (served only with `--subscriptions`). */
 export function isSubscriptionsPath(pathname: string): boolean {
@@ -118,9 +119,9 @@ function pathSegments(pathname: string): string[] | undefined {
 
 /**
  * A quoted entity tag (RFC 9110) naming the state: the last event id, with `%` and `"` escaped
- * and its UTF-8 bytes written as Node writes header values.
+ * and its UTF-8 bytes written as Node writes header values (any control byte escaped too).
  */
 function entityTag(lastEventId: string): string {
   const escaped = lastEventId.replaceAll('%', '%25').replaceAll('"', '%22');
-  return `"${Buffer.from(escaped, 'utf8').toString('latin1')}"`;
+  return `"${utf8ToHeader(escaped)}"`;
 }
