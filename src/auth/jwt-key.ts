@@ -92,8 +92,20 @@ function hmacSecret(source: string, algorithm: JwtAlgorithm, name: string): Uint
     );
   }
   if (source === '') throw new JwtKeyError(`${name} is empty.`);
-  return new TextEncoder().encode(source);
+  const secret = new TextEncoder().encode(source);
+  // RFC 7518 §3.2: a key shorter than the hash output weakens the MAC; it may be guessed offline
+  // from any one token.
+  const least = HMAC_KEY_BYTES[algorithm] ?? 64;
+  if (secret.byteLength < least) {
+    throw new JwtKeyError(
+      `${name} is ${secret.byteLength} bytes; ${algorithm} needs a secret of at least ${least} bytes (RFC 7518 §3.2). Make one with: openssl rand -base64 48`,
+    );
+  }
+  return secret;
 }
+
+/** The shortest HMAC secret per algorithm: the size of its hash output. */
+const HMAC_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 
 /** PEM text as given, or read from the file the value names. */
 function readPem(source: string, algorithm: JwtAlgorithm, name: string): string {

@@ -212,12 +212,34 @@ test('a JWKS that cannot be fetched answers 503, not 401, and recovers', async (
   assert.equal((await publish(hub, token)).status, 200);
 });
 
+// An HMAC secret long enough for any HS algorithm: these cases are about the other key.
+const LONG_SECRET = 'h'.repeat(64);
+
 const BAD_KEYS: [string, Parameters<typeof startHerald>[0], RegExp][] = [
+  [
+    'an HMAC secret shorter than the HS256 hash (RFC 7518 §3.2)',
+    { publisherJwtKey: 'k'.repeat(31), subscriberJwtKey: LONG_SECRET },
+    /publisherJwtKey is 31 bytes; HS256 needs a secret of at least 32 bytes \(RFC 7518 §3\.2\)\. Make one with: openssl rand -base64 48/,
+  ],
+  [
+    'an HMAC secret shorter than the HS384 hash',
+    { publisherJwtKey: 'k'.repeat(47), subscriberJwtKey: LONG_SECRET, jwtAlgorithm: 'HS384' },
+    /publisherJwtKey is 47 bytes; HS384 needs a secret of at least 48 bytes/,
+  ],
+  [
+    'an HMAC secret shorter than the HS512 hash (for one role)',
+    {
+      publisherJwtKey: LONG_SECRET,
+      subscriberJwtKey: 'é'.repeat(31),
+      subscriberJwtAlgorithm: 'HS512',
+    },
+    /subscriberJwtKey is 62 bytes; HS512 needs a secret of at least 64 bytes/,
+  ],
   [
     'a PEM key with an HMAC algorithm',
     {
       publisherJwtKey: keyPairFor('RS256').publicPem,
-      subscriberJwtKey: 'secret',
+      subscriberJwtKey: LONG_SECRET,
       jwtAlgorithm: 'HS256',
     },
     /publisherJwtKey holds a PEM key, but HS256 is an HMAC algorithm/,
@@ -225,7 +247,7 @@ const BAD_KEYS: [string, Parameters<typeof startHerald>[0], RegExp][] = [
   [
     'an EC key for RS256',
     {
-      publisherJwtKey: 'x',
+      publisherJwtKey: LONG_SECRET,
       subscriberJwtKey: keyPairFor('ES256').publicPem,
       subscriberJwtAlgorithm: 'RS256',
       publisherJwtAlgorithm: 'HS256',
@@ -245,7 +267,7 @@ const BAD_KEYS: [string, Parameters<typeof startHerald>[0], RegExp][] = [
     'a PEM that does not parse',
     {
       publisherJwtKey: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n',
-      subscriberJwtKey: 'x',
+      subscriberJwtKey: LONG_SECRET,
       publisherJwtAlgorithm: 'RS256',
     },
     /publisherJwtKey does not hold a PEM key that parses/,
@@ -254,21 +276,21 @@ const BAD_KEYS: [string, Parameters<typeof startHerald>[0], RegExp][] = [
     'a missing PEM file',
     {
       publisherJwtKey: '/nonexistent/key.pem',
-      subscriberJwtKey: 'x',
+      subscriberJwtKey: LONG_SECRET,
       publisherJwtAlgorithm: 'ES256',
     },
     /publisherJwtKey must be a PEM key or the path of a PEM file for ES256; the file cannot be read \(ENOENT\)/,
   ],
   [
     'a JWKS with an HMAC algorithm',
-    { publisherJwtKey: { jwksUrl: 'https://idp.example/jwks' }, subscriberJwtKey: 'x' },
+    { publisherJwtKey: { jwksUrl: 'https://idp.example/jwks' }, subscriberJwtKey: LONG_SECRET },
     /publisherJwtKey is a JWKS URL.*not HS256/,
   ],
   [
     'a JWKS URL that is not http(s)',
     {
       publisherJwtKey: { jwksUrl: 'ftp://idp.example/jwks' },
-      subscriberJwtKey: 'x',
+      subscriberJwtKey: LONG_SECRET,
       jwtAlgorithm: 'RS256',
     },
     /publisherJwtKey must be an http\(s\) URL/,

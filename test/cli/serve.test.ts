@@ -93,6 +93,22 @@ const BAD_OPTIONS: [string[], Record<string, string>, RegExp][] = [
     /--jwt-alg must be one of HS256, HS384, HS512, RS256, .*EdDSA; got "none"/,
   ],
   [['--jwt-key', KEY, '--subscriber-jwt-alg', 'HS999'], {}, /--subscriber-jwt-alg must be one of/],
+  // RFC 7518 §3.2: an HMAC secret at least as long as the hash, wherever a secret is configured.
+  [
+    [],
+    { HERALD_JWT_KEY: 'abc' },
+    /HERALD_JWT_KEY is 3 bytes; HS256 needs a secret of at least 32 bytes \(RFC 7518 §3\.2\)\. Make one with: openssl rand -base64 48/,
+  ],
+  [
+    ['--jwt-key', KEY, '--jwt-alg', 'HS512'],
+    {},
+    /--jwt-key is 45 bytes; HS512 needs a secret of at least 64 bytes/,
+  ],
+  [
+    ['--publisher-jwt-key', KEY, '--subscriber-jwt-key', 'short'],
+    {},
+    /--subscriber-jwt-key is 5 bytes; HS256 needs/,
+  ],
   [
     [],
     { HERALD_JWT_KEY: KEY, HERALD_PUBLISHER_JWT_ALG: 'rs256' },

@@ -204,10 +204,15 @@ const BAD_TOKEN_OPTIONS: [string[], Record<string, string>, RegExp][] = [
   ],
   [
     ['--publish', '*', '--subscribe', '*'],
-    { HERALD_PUBLISHER_JWT_KEY: 'a', HERALD_SUBSCRIBER_JWT_KEY: 'b' },
+    { HERALD_PUBLISHER_JWT_KEY: `${KEY}-a`, HERALD_SUBSCRIBER_JWT_KEY: `${KEY}-b` },
     /publisher and subscriber keys or algorithms differ/,
   ],
   [['--publish', '*', '--bogus'], { HERALD_JWT_KEY: KEY }, /--bogus/],
+  [
+    ['--publish', '*'],
+    { HERALD_JWT_KEY: 'abc' },
+    /HERALD_JWT_KEY is 3 bytes; HS256 needs a secret of at least 32 bytes.*openssl rand -base64 48/,
+  ],
 ];
 
 for (const [args, env, message] of BAD_TOKEN_OPTIONS) {
