@@ -2,6 +2,7 @@ import type { Backend } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
 import { Presence } from './presence.ts';
+import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
 import { encodeFrame } from './sse-frame.ts';
 import { subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
 import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
@@ -56,6 +57,11 @@ export interface SubscribeMatcher {
   readonly match: string;
   readonly matchType: MatchType;
   readonly selector: TopicSelector;
+  /**
+   * The payload its subscription events carry (draft-08: the first `subscribe` detail of the
+   * token whose topics match the matcher); absent: the request's `payload`.
+   */
+  readonly payload?: unknown;
 }
 
 export interface SubscribeRequest {
@@ -85,11 +91,24 @@ export interface OpenedSubscription {
   start(): Promise<void>;
 }
 
+/**
+ * One subscription as announced: in the draft-07 form under `topic` (the selector, or a
+ * draft-08 matcher's value), and in the draft-08 form when draft-08 can express it (a URI
+ * template selector has no draft-08 matcher type, so it has no draft-08 form).
+ */
+interface AnnouncedSubject {
+  readonly topic: string;
+  readonly matchType: MatchType | undefined;
+  readonly payload: unknown;
+}
+
 /** What this node announced for one of its subscribers. */
 interface Announcement {
   /** The subscriber's `urn:uuid:`, the same for each of its selectors. */
   readonly id: string;
   readonly payload: unknown;
+  /** What is announced, one entry per selector or matcher (see `subjectsOf`). */
+  readonly subjects: readonly AnnouncedSubject[];
   /** Settles once the start is stored: the end is stored after it. */
   started: Promise<void>;
 }
@@ -186,7 +205,12 @@ export class Hub {
       matchers === undefined
         ? compileSelectors(request.selectors)
         : [...new Set(matchers.map((matcher) => matcher.selector))];
-    const subscriber = new Subscriber(selectors, request.grants, request.sink);
+    const subscriber = new Subscriber(
+      selectors,
+      request.grants,
+      request.sink,
+      matchers === undefined ? '07' : '08',
+    );
     // Announced before joining: nothing may be written to the sink before the caller is ready.
     const subscriberId =
       this.presence === undefined ? undefined : await this.#announceStart(subscriber, request);
@@ -257,10 +281,12 @@ export class Hub {
    */
   async endOrphanedSubscriptions(): Promise<number> {
     const orphans = this.presence?.list() ?? [];
-    if (orphans.length > 0) {
-      await this.#backend.append(
-        orphans.map((document) => subscriptionEvent({ ...document, active: false })),
-      );
+    const matchOrphans = this.presence?.listMatches() ?? [];
+    if (orphans.length + matchOrphans.length > 0) {
+      await this.#backend.append([
+        ...orphans.map((document) => subscriptionEvent({ ...document, active: false })),
+        ...matchOrphans.map((document) => matchSubscriptionEvent({ ...document, active: false })),
+      ]);
     }
     return orphans.length;
   }
@@ -279,6 +305,7 @@ export class Hub {
     const announcement: Announcement = {
       id: `urn:uuid:${crypto.randomUUID()}`,
       payload: request.payload,
+      subjects: subjectsOf(subscriber, request),
       started: Promise.resolve(),
     };
     const started = this.#announce(subscriber, announcement, true);
@@ -295,11 +322,20 @@ export class Hub {
     announcement: Announcement,
     active: boolean,
   ): Promise<void> {
-    const events = subscriber.selectors.map((selector) =>
-      subscriptionEvent(
-        subscriptionDocument(selector.source, announcement.id, active, announcement.payload),
-      ),
-    );
+    // Both forms, each seen by the subscribers of its dialect only (Subscriber.accepts). The
+    // draft-08 ones first: any batch then ends on an event its draft-07 watchers saw.
+    const events: NewUpdate[] = [];
+    for (const { topic, matchType, payload } of announcement.subjects) {
+      if (matchType === undefined) continue;
+      events.push(
+        matchSubscriptionEvent(
+          matchSubscriptionDocument(matchType, topic, announcement.id, active, payload),
+        ),
+      );
+    }
+    for (const { topic, payload } of announcement.subjects) {
+      events.push(subscriptionEvent(subscriptionDocument(topic, announcement.id, active, payload)));
+    }
     try {
       await this.#backend.append(events);
     } catch (error) {
@@ -348,6 +384,36 @@ export class Hub {
     this.stats.bytesDelivered += deliveries * (frame?.byteLength ?? 0);
     this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
   }
+}
+
+/**
+ * What to announce for a subscription: each distinct selector of a draft-07 one (exact topics
+ * and `*` also in the draft-08 form, as `exact` matchers); each distinct matcher of a draft-08
+ * one (also in the draft-07 form, its value as the topic selector). One draft-07 event per
+ * topic, one draft-08 event per matcher type and value.
+ */
+function subjectsOf(subscriber: Subscriber, request: SubscribeRequest): AnnouncedSubject[] {
+  const { matchers } = request;
+  if (matchers === undefined) {
+    return subscriber.selectors.map((selector) => ({
+      topic: selector.source,
+      matchType: selector.kind === 'template' ? undefined : 'exact',
+      payload: request.payload,
+    }));
+  }
+  const subjects: AnnouncedSubject[] = [];
+  const seen = new Set<string>();
+  for (const matcher of matchers) {
+    const key = `${matcher.matchType}\u0000${matcher.match}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    subjects.push({
+      topic: matcher.match,
+      matchType: matcher.matchType,
+      payload: matcher.payload === undefined ? request.payload : matcher.payload,
+    });
+  }
+  return subjects;
 }
 
 /**

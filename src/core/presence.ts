@@ -1,3 +1,5 @@
+import type { MatchSubscriptionDocument } from './match-subscription-events.ts';
+import { matchCollectionId, readMatchSubscriptionEvent } from './match-subscription-events.ts';
 import type { SubscriptionDocument } from './subscription-events.ts';
 import { readSubscriptionEvent } from './subscription-events.ts';
 import type { Update } from './update.ts';
@@ -15,6 +17,11 @@ import type { Update } from './update.ts';
 export class Presence {
   /** Active subscriptions by topic selector, then by id, in the order they started. */
   readonly #byTopic = new Map<string, Map<string, SubscriptionDocument>>();
+  /**
+   * The same subscriptions in the draft-08 form (every one draft-08 can express), by the id of
+   * their matcher's collection, then by id. Not counted in `size`: each is also in `#byTopic`.
+   */
+  readonly #byMatch = new Map<string, Map<string, MatchSubscriptionDocument>>();
   #size = 0;
   #lastEventId: string | undefined;
   /** While history is read at start-up: the live updates that arrived meanwhile, in order. */
@@ -69,6 +76,11 @@ export class Presence {
 
   #apply(update: Update): void {
     this.#lastEventId = update.id;
+    const matchDocument = readMatchSubscriptionEvent(update);
+    if (matchDocument !== undefined) {
+      this.#applyMatch(matchDocument);
+      return;
+    }
     const document = readSubscriptionEvent(update);
     if (document === undefined) return;
     let forTopic = this.#byTopic.get(document.topic);
@@ -84,6 +96,38 @@ export class Presence {
     if (forTopic?.delete(document.id) !== true) return;
     this.#size--;
     if (forTopic.size === 0) this.#byTopic.delete(document.topic);
+  }
+
+  #applyMatch(document: MatchSubscriptionDocument): void {
+    const collection = matchCollectionId(document.match_type, document.match);
+    let forMatch = this.#byMatch.get(collection);
+    if (document.active) {
+      if (forMatch === undefined) {
+        forMatch = new Map();
+        this.#byMatch.set(collection, forMatch);
+      }
+      forMatch.set(document.id, document);
+      return;
+    }
+    if (forMatch?.delete(document.id) === true && forMatch.size === 0) {
+      this.#byMatch.delete(collection);
+    }
+  }
+
+  /**
+   * Draft-08 form: every active subscription, or those of one matcher's collection (by its id,
+   * `/.well-known/mercure/subscriptions/{match_type}/{match}`).
+   */
+  listMatches(collection?: string): MatchSubscriptionDocument[] {
+    if (collection !== undefined) return [...(this.#byMatch.get(collection)?.values() ?? [])];
+    const all: MatchSubscriptionDocument[] = [];
+    for (const forMatch of this.#byMatch.values()) all.push(...forMatch.values());
+    return all;
+  }
+
+  /** Draft-08 form: one active subscription, by its collection and id. */
+  getMatch(collection: string, id: string): MatchSubscriptionDocument | undefined {
+    return this.#byMatch.get(collection)?.get(id);
   }
 
   /** Every active subscription, or those of one topic selector (compared as strings). */

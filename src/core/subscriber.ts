@@ -1,3 +1,5 @@
+import type { Dialect } from './dialect.ts';
+import { subscriptionEventDialect } from './match-subscription-events.ts';
 import type { TopicSelector } from './topic-selector.ts';
 import { anySelectorMatches } from './topic-selector.ts';
 import type { Update } from './update.ts';
@@ -44,20 +46,32 @@ export class Subscriber {
   readonly selectors: readonly TopicSelector[];
   readonly grants: SubscriberGrants;
   readonly sink: FrameSink;
+  /** The dialect it subscribed in: it sees subscription events in that dialect's form only. */
+  readonly dialect: Dialect;
   /** Set only while history is being replayed; idle subscribers carry nothing extra. */
   pending: PendingLive | undefined;
   /** The dispatch this subscriber was last visited in, so an update matching twice is sent once. */
   lastDispatch = 0;
 
-  constructor(selectors: readonly TopicSelector[], grants: SubscriberGrants, sink: FrameSink) {
+  constructor(
+    selectors: readonly TopicSelector[],
+    grants: SubscriberGrants,
+    sink: FrameSink,
+    dialect: Dialect = '07',
+  ) {
     this.selectors = selectors;
     this.grants = grants;
     this.sink = sink;
+    this.dialect = dialect;
   }
 
   /** Whether this subscriber's topic selectors and grants admit `update`. */
   accepts(update: Update): boolean {
     if (!anySelectorMatches(this.selectors, update.topics)) return false;
-    return !update.private || anySelectorMatches(this.grants.privateSelectors, update.topics);
+    if (!update.private) return true;
+    if (!anySelectorMatches(this.grants.privateSelectors, update.topics)) return false;
+    // Subscription events come in both dialects' forms: each subscriber gets its own.
+    const form = subscriptionEventDialect(update);
+    return form === undefined || form === this.dialect;
   }
 }

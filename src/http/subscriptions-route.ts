@@ -9,6 +9,10 @@ import {
   topicCollectionId,
 } from '../core/subscription-events.ts';
 import { anySelectorMatches } from '../core/topic-selector.ts';
+import type { TopicSelector } from '../core/topic-selector.ts';
+import { matchCollectionId, matchSubscriptionId } from '../core/match-subscription-events.ts';
+import { isMatchType } from '../core/url-pattern.ts';
+import { hubUrlOf } from './hub-url.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { utf8ToHeader } from './header-value.ts';
@@ -43,6 +47,15 @@ export async function handleSubscriptions(
   if (segments === undefined) {
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
   }
+  const draft08 = draft08Target(presence, segments);
+  if (draft08 !== undefined) {
+    authorize(grants.subscribe, draft08.canonical, url.pathname);
+    answerDraft08(context, presence, req, res, draft08);
+    return;
+  }
+  if (segments.length > 2) {
+    throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
+  }
   const [topic, subscriber] = segments;
   // Authorized against the URL in the form the hub writes it (the topic of the matching
   // subscription events), or exactly as requested when a client encoded it otherwise.
@@ -52,12 +65,7 @@ export async function handleSubscriptions(
       : subscriber === undefined
         ? topicCollectionId(topic)
         : subscriptionId(topic, subscriber);
-  if (!anySelectorMatches(grants.subscribe, [canonical, url.pathname])) {
-    throw new HeraldError(
-      'HERALD_ERR_FORBIDDEN',
-      `The token's subscribe selectors do not cover ${canonical}.`,
-    );
-  }
+  authorize(grants.subscribe, canonical, url.pathname);
 
   // Read in one go, so that the list is exactly the state at `lastEventID`.
   const lastEventID = presence.lastEventId ?? 'earliest';
@@ -87,7 +95,30 @@ export async function handleSubscriptions(
     'Cache-Control': 'must-revalidate',
     Link: '</.well-known/mercure>; rel="mercure"',
   };
-  if (req.headers['if-none-match'] === etag) {
+  send(req, res, headers, 'application/ld+json', body);
+}
+
+function authorize(
+  selectors: readonly TopicSelector[],
+  canonical: string,
+  requested: string,
+): void {
+  if (!anySelectorMatches(selectors, [canonical, requested])) {
+    throw new HeraldError(
+      'HERALD_ERR_FORBIDDEN',
+      `The token's subscribe selectors do not cover ${canonical}.`,
+    );
+  }
+}
+
+function send(
+  req: HubRequest,
+  res: HubResponse,
+  headers: Record<string, string>,
+  contentType: string,
+  body: unknown,
+): void {
+  if (req.headers['if-none-match'] === headers['ETag']) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -95,10 +126,87 @@ export async function handleSubscriptions(
   const json = JSON.stringify(body, null, 2);
   res.writeHead(200, {
     ...headers,
-    'Content-Type': 'application/ld+json',
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(json),
   });
   res.end(json);
+}
+
+/** A draft-08 API URL: a matcher's collection, or one subscription of it. */
+interface Draft08Target {
+  readonly canonical: string;
+  readonly collection: string;
+  /** Absent for the collection. */
+  readonly subscriber: string | undefined;
+}
+
+/**
+ * The draft-08 resource a path names, or `undefined` for a draft-07 one. Draft-08 paths are
+ * `/subscriptions/{match_type}/{match}[/{subscriber}]`; two segments are ambiguous with
+ * draft-07's `/subscriptions/{topic}/{subscriber}`, so they are draft-07 when such a
+ * subscription exists, and draft-08 when the first segment is a matcher type.
+ */
+function draft08Target(presence: Presence, segments: string[]): Draft08Target | undefined {
+  const [matchType, match, subscriber] = segments;
+  if (!isMatchType(matchType) || match === undefined) return undefined;
+  if (subscriber === undefined) {
+    if (presence.get(matchType, subscriptionId(matchType, match)) !== undefined) return undefined;
+    const collection = matchCollectionId(matchType, match);
+    return { canonical: collection, collection, subscriber: undefined };
+  }
+  return {
+    canonical: matchSubscriptionId(matchType, match, subscriber),
+    collection: matchCollectionId(matchType, match),
+    subscriber,
+  };
+}
+
+/**
+ * Draft-08 answers: plain JSON (`application/json`), documents with `match` and `match_type`,
+ * and the reconciliation cursor on the `rel="mercure"` Link header rather than in the body.
+ */
+function answerDraft08(
+  context: RouteContext,
+  presence: Presence,
+  req: HubRequest,
+  res: HubResponse,
+  target: Draft08Target,
+): void {
+  const lastEventId = presence.lastEventId ?? 'earliest';
+  let body: unknown;
+  if (target.subscriber !== undefined) {
+    const document = presence.getMatch(target.collection, target.canonical);
+    if (document === undefined) {
+      throw new HeraldError(
+        'HERALD_ERR_NOT_FOUND',
+        'No active subscription has this matcher and subscriber.',
+      );
+    }
+    body = document;
+  } else {
+    body = {
+      id: target.collection,
+      type: 'subscriptions',
+      subscriptions: presence.listMatches(target.collection),
+    };
+  }
+  const hubUrl = hubUrlOf(req, context.config.tls !== null);
+  send(
+    req,
+    res,
+    {
+      ETag: entityTag(lastEventId),
+      'Cache-Control': 'must-revalidate',
+      Link: `<${hubUrl}>; rel="mercure"; last-event-id="${linkQuoted(lastEventId)}"; type="mercure"; content-type="application/json"`,
+    },
+    'application/json',
+    body,
+  );
+}
+
+/** A Link parameter's quoted-string content, its UTF-8 bytes written as Node writes headers. */
+function linkQuoted(value: string): string {
+  return Buffer.from(value.replaceAll(/["\\]/g, '\\$&'), 'utf8').toString('latin1');
 }
 
 /**
@@ -109,7 +217,7 @@ function pathSegments(pathname: string): string[] | undefined {
   const rest = pathname.slice(SUBSCRIPTIONS_PATH.length);
   if (rest === '') return [];
   const raw = rest.slice(1).split('/');
-  if (raw.length > 2 || raw.some((segment) => segment === '')) return undefined;
+  if (raw.length > 3 || raw.some((segment) => segment === '')) return undefined;
   try {
     return raw.map((segment) => decodeURIComponent(segment));
   } catch {
