@@ -5,6 +5,7 @@ import { verificationOptions } from './auth/verification-options.ts';
 import { openBackend } from './backends/open-backend.ts';
 import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
+import type { Backend } from './core/backend.ts';
 import { Hub } from './core/hub.ts';
 import { RateLimiter } from './core/rate-limiter.ts';
 import { ConnectionRegistry } from './http/connection-registry.ts';
@@ -13,6 +14,7 @@ import { ClientBundle } from './http/client-bundle.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { DashboardFeed } from './http/dashboard-feed.ts';
 import { createHttpListener } from './http/http-listener.ts';
+import type { RequestListener } from './http/http-listener.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
 import { serverLimits } from './http/server-limits.ts';
@@ -69,7 +71,30 @@ export async function startHerald(
       : new RateLimiter({ perSecond: config.publishRate, burst: config.publishBurst });
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
-  const backend = await openBackend(config);
+
+  // The port is taken before anything is opened or created (the SQLite file and its folder):
+  // a hub that cannot listen leaves nothing behind. Requests that arrive before the routes are
+  // ready wait for them; if start-up fails, their connections are cut.
+  const early = new EarlyRequests();
+  const listener = createHttpListener(early.listener, tls, {
+    limits,
+    onClientError: clientErrorHandler((code) => {
+      metrics.countError(code);
+    }),
+  });
+  const port = await listener.listen(config.port, config.host);
+  const releasePort = async (): Promise<void> => {
+    listener.closeAll();
+    await listener.close();
+  };
+
+  let backend: Backend;
+  try {
+    backend = await openBackend(config);
+  } catch (error) {
+    await releasePort();
+    throw error;
+  }
   const hub = new Hub(backend, {
     observeFanout: metrics.observeFanout,
     maxTopicsPerUpdate: config.maxTopicsPerUpdate,
@@ -96,12 +121,23 @@ export async function startHerald(
     } catch (error) {
       hub.close();
       await backend.close();
+      await releasePort();
       throw error;
     }
   }
   const connections = new ConnectionRegistry(config.heartbeatMs);
   metrics.watch(hub, connections, backend);
-  const ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
+  let ui: WebUi | undefined;
+  let clientBundle: ClientBundle;
+  try {
+    ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
+    clientBundle = await ClientBundle.load();
+  } catch (error) {
+    hub.close();
+    await backend.close();
+    await releasePort();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   const handler = createRequestHandler({
     config,
@@ -120,28 +156,12 @@ export async function startHerald(
     metricsExposition: runtime.metricsExposition ?? (() => metrics.registry.metrics()),
     logger,
     ui,
-    clientBundle: await ClientBundle.load(),
+    clientBundle,
     probeBackend: async () => {
       await backend.lastEventId();
     },
   });
-  const listener = createHttpListener(handler, tls, {
-    limits,
-    onClientError: clientErrorHandler((code) => {
-      metrics.countError(code);
-    }),
-  });
-
-  let port: number;
-  try {
-    port = await listener.listen(config.port, config.host);
-  } catch (error) {
-    hub.close();
-    connections.closeAll();
-    ui?.close();
-    await backend.close();
-    throw error;
-  }
+  early.ready(handler);
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 
   const close = (): Promise<void> => {
@@ -171,4 +191,20 @@ export async function startHerald(
     metrics,
     close,
   };
+}
+
+/** Holds the requests that arrive between `listen` and the routes being ready. */
+class EarlyRequests {
+  #handler: RequestListener | undefined;
+  readonly #waiting: (() => void)[] = [];
+
+  readonly listener: RequestListener = (req, res) => {
+    if (this.#handler !== undefined) this.#handler(req, res);
+    else this.#waiting.push(() => this.#handler?.(req, res));
+  };
+
+  ready(handler: RequestListener): void {
+    this.#handler = handler;
+    for (const dispatch of this.#waiting.splice(0)) dispatch();
+  }
 }

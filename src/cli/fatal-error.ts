@@ -18,8 +18,17 @@ export function describeFatal(error: unknown): FatalError {
     return { message: error.message, exitCode: 2 };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') {
-    return { message: `cannot listen: ${(error as Error).message}`, exitCode: 1 };
+  if (code === 'EADDRINUSE') {
+    return {
+      message: `cannot listen: ${(error as Error).message}. Another process holds this port: choose another with --port (HERALD_PORT, or port: in the --config file), or stop that process.`,
+      exitCode: 1,
+    };
+  }
+  if (code === 'EACCES') {
+    return {
+      message: `cannot listen: ${(error as Error).message}. Ports below 1024 need privileges: choose a port from 1024 with --port (HERALD_PORT, or port: in the --config file).`,
+      exitCode: 1,
+    };
   }
   return {
     message: error instanceof Error ? (error.stack ?? error.message) : String(error),

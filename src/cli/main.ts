@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { checkConfigFromArgs, CONFIG_HELP } from './config-check.ts';
 import { describeFatal } from './fatal-error.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
@@ -14,7 +15,11 @@ const HELP = `Usage: herald <command> [options]
 Commands:
   serve      run the hub (herald serve --help for its options)
   token      print a signed token for development (herald token --help)
-  version    print the version`;
+  config     check a configuration file: herald config check <file> (herald config --help)
+  version    print the version
+
+Exit status: 0 on success, 1 when something failed at run time, 2 for a usage or
+configuration error (the message names the flag, variable or file key).`;
 
 const output: Output = {
   out: (line) => process.stdout.write(line + '\n'),
@@ -45,11 +50,21 @@ async function main(argv: readonly string[]): Promise<void> {
       output.out(token === 'help' ? TOKEN_HELP : token);
       return;
     }
+    case 'config': {
+      const result = checkConfigFromArgs(rest);
+      output.out(result === 'help' ? CONFIG_HELP : result);
+      return;
+    }
     case 'version':
     case '--version':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        output.out('Usage: herald version\n\nPrints the version of Herald.');
+        return;
+      }
       output.out(version());
       return;
     case undefined:
+      throw new OptionError(`Missing command.\n\n${HELP}`);
     case 'help':
     case '--help':
     case '-h':

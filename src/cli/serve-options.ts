@@ -6,8 +6,9 @@ import type { ProtocolSupport } from '../core/dialect.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { trustedProxySet } from '../http/client-address.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
-import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
-import type { PickOption } from './option-reading.ts';
+import { readConfigFile } from './config-file.ts';
+import { listPicker, OptionError, optionPicker, parseFlags } from './option-reading.ts';
+import type { PickList, PickOption } from './option-reading.ts';
 import { parseTlsOptions, TLS_FLAGS, TLS_HELP } from './tls-options.ts';
 
 export { OptionError } from './option-reading.ts';
@@ -16,14 +17,20 @@ export interface ServeOptions {
   readonly herald: HeraldOptions;
   /** True when no key was configured and one was generated: development mode. */
   readonly development: boolean;
+  /** The configuration file read (`--config`/`HERALD_CONFIG`), as given; none: `undefined`. */
+  readonly configFile: string | undefined;
   /** The level structured logs are written at. */
   readonly logLevel: LogLevel;
   /** Processes serving the port: 1 serves in this process, more fork workers (node:cluster). */
   readonly workers: number;
 }
 
-/** Every `herald serve` flag; the README's configuration table is checked against these. */
+/**
+ * Every `herald serve` flag; the README's configuration table is checked against these, and a
+ * configuration file's keys are these names without `--` (all but `config` and `help`).
+ */
 export const SERVE_FLAGS = {
+  config: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
   ...TLS_FLAGS,
@@ -56,7 +63,9 @@ export const SERVE_FLAGS = {
 
 export const SERVE_HELP = `Usage: herald serve [options]
 
-Options (each also read from the environment variable shown):
+Options (each also read from the environment variable shown, then from the --config file):
+  --config <file>            a YAML file whose keys are these flags without "--"
+                             (port: 3000); flags and variables win over it   HERALD_CONFIG
   --port <n>                 TCP port, 0 for any free one          HERALD_PORT (3000)
   --host <addr>              address to listen on                  HERALD_HOST (0.0.0.0)
 ${TLS_HELP}
@@ -102,12 +111,22 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Reads `herald serve` flags, then the environment, into Herald's options. Flags win. */
+/** The flags a configuration file cannot set. */
+const NOT_IN_FILE = ['config', 'help'];
+
+/**
+ * Reads `herald serve` flags, then the environment, then the configuration file
+ * (`--config`/`HERALD_CONFIG`) into Herald's options: flag > variable > file > default.
+ */
 export function parseServeOptions(argv: readonly string[], env: Env): ServeOptions | 'help' {
   const values = parseFlags(argv, SERVE_FLAGS);
   if (values.help === true) return 'help';
 
-  const pick = optionPicker(values, env);
+  const configPath = values.config ?? (env['HERALD_CONFIG'] || undefined);
+  const file =
+    configPath === undefined ? undefined : readConfigFile(configPath, SERVE_FLAGS, NOT_IN_FILE);
+  const pick = optionPicker(values, env, file);
+  const pickList = listPicker(values, env, file);
 
   const jwt = parseJwtOptions(pick);
   const publisherKey = jwt.publisher.key;
@@ -137,31 +156,13 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
     pick('redis-prefix', 'HERALD_REDIS_PREFIX'),
   );
   const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
-  const limits = parseLimits(pick, values['trust-proxy'], env['HERALD_TRUST_PROXY']);
-  const corsOrigins = origins(
-    values['cors-origin'],
-    '--cors-origin',
-    env['HERALD_CORS_ORIGINS'],
-    'HERALD_CORS_ORIGINS',
-  );
-  const publishOrigins = origins(
-    values['publish-origin'],
-    '--publish-origin',
-    env['HERALD_PUBLISH_ORIGINS'],
-    'HERALD_PUBLISH_ORIGINS',
-  );
-  const anonymousEnv = pick('anonymous', 'HERALD_ANONYMOUS');
-  const anonymous =
-    values.anonymous ??
-    (anonymousEnv === undefined ? undefined : boolean(anonymousEnv[1], anonymousEnv[0]));
-  const uiEnv = pick('ui', 'HERALD_UI');
-  const ui = values.ui ?? (uiEnv === undefined ? undefined : boolean(uiEnv[1], uiEnv[0]));
-  const subscriptionsEnv = pick('subscriptions', 'HERALD_SUBSCRIPTIONS');
-  const subscriptions =
-    values.subscriptions ??
-    (subscriptionsEnv === undefined
-      ? undefined
-      : boolean(subscriptionsEnv[1], subscriptionsEnv[0]));
+  const limits = parseLimits(pick, pickList);
+  const corsOrigins = origins(pickList('cors-origin', 'HERALD_CORS_ORIGINS'));
+  const publishOrigins = origins(pickList('publish-origin', 'HERALD_PUBLISH_ORIGINS'));
+  // A boolean flag's presence is `true`; a variable or file value is parsed.
+  const anonymous = optional(pick('anonymous', 'HERALD_ANONYMOUS'), boolean);
+  const ui = optional(pick('ui', 'HERALD_UI'), boolean);
+  const subscriptions = optional(pick('subscriptions', 'HERALD_SUBSCRIPTIONS'), boolean);
   const protocol = optional(pick('protocol', 'HERALD_PROTOCOL'), (v, name): ProtocolSupport => {
     if (!(PROTOCOL_SUPPORTS as readonly string[]).includes(v)) {
       throw new OptionError(`${name} must be 07, 08 or both; got "${v}".`);
@@ -181,6 +182,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   const generatedKey = development ? randomKey() : undefined;
   return {
     development,
+    configFile: file?.path,
     logLevel: logLevel ?? 'info',
     workers: workers.count,
     herald: {
@@ -239,8 +241,7 @@ type LimitOptions = Pick<
 /** The abuse limits: header size, slow requests, streams per client, publish rate. */
 function parseLimits(
   pick: PickOption<keyof typeof SERVE_FLAGS>,
-  proxyFlags: string[] | undefined,
-  proxyEnv: string | undefined,
+  pickList: PickList<keyof typeof SERVE_FLAGS>,
 ): LimitOptions {
   const headersTimeout = pick('headers-timeout', 'HERALD_HEADERS_TIMEOUT');
   const headersTimeoutMs = optional(headersTimeout, (v, n) => {
@@ -264,12 +265,7 @@ function parseLimits(
   const rate = optional(pick('publish-rate', 'HERALD_PUBLISH_RATE'), (v, n) =>
     integer(v, n, 0, 10_000_000),
   );
-  const [proxies, proxiesName] =
-    proxyFlags !== undefined
-      ? [proxyFlags, '--trust-proxy']
-      : proxyEnv !== undefined && proxyEnv !== ''
-        ? [proxyEnv.split(',').map((entry) => entry.trim()), 'HERALD_TRUST_PROXY']
-        : [undefined, ''];
+  const [proxiesName, proxies] = pickList('trust-proxy', 'HERALD_TRUST_PROXY') ?? ['', undefined];
   if (proxies !== undefined) {
     try {
       trustedProxySet(proxies, proxiesName);
@@ -411,19 +407,9 @@ function boolean(value: string, name: string): boolean {
   throw new OptionError(`${name} must be true or false; got "${value}".`);
 }
 
-function origins(
-  fromFlags: string[] | undefined,
-  flag: string,
-  fromEnv: string | undefined,
-  variable: string,
-): string[] | undefined {
-  const [list, name] =
-    fromFlags !== undefined
-      ? [fromFlags, flag]
-      : fromEnv !== undefined && fromEnv !== ''
-        ? [fromEnv.split(',').map((origin) => origin.trim()), variable]
-        : [undefined, ''];
-  if (list === undefined) return undefined;
+function origins(found: [name: string, origins: string[]] | undefined): string[] | undefined {
+  if (found === undefined) return undefined;
+  const [name, list] = found;
   for (const origin of list) {
     let parsed: URL | undefined;
     try {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseServeOptions, SERVE_FLAGS, SERVE_HELP } from '../../src/cli/serve-options.ts';
 
@@ -26,8 +28,17 @@ test("the README's configuration table lists every herald serve flag, and only t
   assert.deepEqual(documented, real);
 });
 
+// A configuration file that changes something, for --config and HERALD_CONFIG.
+const SCRATCH = mkdtempSync(join(tmpdir(), 'herald-config-doc-'));
+process.on('exit', () => {
+  rmSync(SCRATCH, { recursive: true, force: true });
+});
+const SAMPLE_FILE = join(SCRATCH, 'sample.yaml');
+writeFileSync(SAMPLE_FILE, 'history-size: 11\n');
+
 // A valid value for each flag that takes one (the variable must accept the same).
 const SAMPLES: Readonly<Record<string, string>> = {
+  config: SAMPLE_FILE,
   port: '1234',
   host: '127.0.0.2',
   // Either alone is refused (both or neither), by flag and by variable alike.
@@ -98,5 +109,39 @@ test('each documented variable sets what its flag sets', () => {
 test('every flag appears in serve --help', () => {
   for (const name of Object.keys(SERVE_FLAGS)) {
     if (name !== 'help') assert.ok(SERVE_HELP.includes(`--${name}`), `--${name} in serve --help`);
+  }
+});
+
+test('each flag is a configuration file key that sets what the flag sets', () => {
+  const key = `jwt-key: ${'b'.repeat(40)}\n`;
+  const base = join(SCRATCH, 'base.yaml');
+  writeFileSync(base, key);
+  const parse = (argv: string[], name: string): unknown => {
+    try {
+      return { ...(parseServeOptions(argv, {}) as object), configFile: undefined };
+    } catch (error) {
+      // Either file is "the file": only the option's own name matters here.
+      const message = (error as Error).message.replaceAll(name, '<name>');
+      return `error: ${message.replace(/\(in [^)]*\)/g, '(in <file>)')}`;
+    }
+  };
+  for (const [flag, spec] of Object.entries(SERVE_FLAGS)) {
+    if (flag === 'help' || flag === 'config') continue;
+    const boolean = spec.type === 'boolean';
+    const value = boolean ? 'true' : SAMPLES[flag];
+    assert.ok(value !== undefined, `a sample value for --${flag}`);
+    const file = join(SCRATCH, `${flag}.yaml`);
+    // Quoted, so that YAML keeps every sample a string; booleans as YAML booleans.
+    const line = `${flag}: ${boolean ? value : JSON.stringify(value)}\n`;
+    writeFileSync(file, flag === 'jwt-key' ? line : key + line);
+    const flagArgs = boolean ? [`--${flag}`] : [`--${flag}=${value}`];
+    const byFlag = parse([...flagArgs, '--config', base], `--${flag}`);
+    const byFile = parse(['--config', file], `${flag} (in ${file})`);
+    assert.deepEqual(byFile, byFlag, `${flag}: in a file acts as --${flag}`);
+    assert.notDeepEqual(
+      byFile,
+      parse(['--config', base], ''),
+      `${flag} in a file changes something`,
+    );
   }
 });
