@@ -20,6 +20,13 @@ export type HeadersSource =
 
 export interface SubscribeOptions {
   /**
+   * Draft-08 (Mercure 1.0) exact matchers, sent as `match=`: topics compared byte for byte.
+   * With `match` or `match_urlpattern`, `topics` must be empty (a hub refuses both at once).
+   */
+  readonly match?: string | readonly string[] | undefined;
+  /** Draft-08 URL Pattern matchers (`https://example.com/books/:id`), sent as `match_urlpattern=`. */
+  readonly match_urlpattern?: string | readonly string[] | undefined;
+  /**
    * The `fetch` to use.
    *
    * @defaultValue `globalThis.fetch`, looked up when `subscribe()` is called
@@ -143,10 +150,25 @@ export function defaultFetch(): FetchFunction {
   return globalThis.fetch.bind(globalThis);
 }
 
-/** The hub URL and the topics, as a subscription URL. */
-export function subscriptionUrl(hubUrl: string | URL, topics: string | readonly string[]): URL {
+/**
+ * The hub URL and the topics (draft-07 `topic=`) or the matchers (draft-08 `match=`,
+ * `match_urlpattern=`), as a subscription URL.
+ */
+export function subscriptionUrl(
+  hubUrl: string | URL,
+  topics: string | readonly string[],
+  matchers: Pick<SubscribeOptions, 'match' | 'match_urlpattern'> = {},
+): URL {
   const list = typeof topics === 'string' ? [topics] : topics;
-  if (list.length === 0) throw invalid('Subscribe to at least one topic selector.');
+  const exact = asList(matchers.match);
+  const patterns = asList(matchers.match_urlpattern);
+  const draft08 = exact.length + patterns.length > 0;
+  if (draft08 && list.length > 0) {
+    throw invalid(
+      'Subscribe with topics (draft-07) or with match / match_urlpattern (draft-08), not both.',
+    );
+  }
+  if (!draft08 && list.length === 0) throw invalid('Subscribe to at least one topic selector.');
   let url: URL;
   try {
     url = new URL(hubUrl);
@@ -158,7 +180,14 @@ export function subscriptionUrl(hubUrl: string | URL, topics: string | readonly 
     );
   }
   for (const topic of list) url.searchParams.append('topic', topic);
+  for (const match of exact) url.searchParams.append('match', match);
+  for (const pattern of patterns) url.searchParams.append('match_urlpattern', pattern);
   return url;
+}
+
+function asList(value: string | readonly string[] | undefined): readonly string[] {
+  if (value === undefined) return [];
+  return typeof value === 'string' ? [value] : value;
 }
 
 function positive(name: string, value: number): number {

@@ -14,7 +14,7 @@ export interface StateChange {
   /** Why the connection left `open` or `connecting`, or why it closed; none for `close()`. */
   readonly error?: Error | undefined;
   /**
-   * On `open`: the hub's `Last-Event-ID` answer when the request resumed, i.e. the id it resumed
+   * On `open`: the hub's `Last-Event-ID` (draft-08: `Mercure-Last-Event-ID`) answer when the request resumed, i.e. the id it resumed
    * after, or `earliest` when it did not know the id sent (history trimmed, or another hub): then
    * events may have been missed, and the application should refetch its state.
    */

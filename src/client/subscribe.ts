@@ -54,8 +54,9 @@ export interface Subscription extends AsyncIterable<HeraldEvent, undefined> {
 }
 
 /**
- * Subscribes to `topics` (selectors: exact topics, URI templates, or `*`) on the hub at
- * `hubUrl`, and keeps the subscription alive until `close()`: reconnects with capped, jittered
+ * Subscribes to `topics` (draft-07 selectors: exact topics, URI templates, or `*`), or with the
+ * `match` / `match_urlpattern` options to draft-08 matchers (then `topics` is `[]`), on the hub
+ * at `hubUrl`, and keeps the subscription alive until `close()`: reconnects with capped, jittered
  * backoff, resumes with `Last-Event-ID`, refreshes the token once on 401/403, replaces stalled
  * connections.
  *
@@ -66,7 +67,10 @@ export function subscribe(
   topics: string | readonly string[],
   options: SubscribeOptions = {},
 ): Subscription {
-  return new HeraldSubscription(subscriptionUrl(hubUrl, topics), resolveSubscribeOptions(options));
+  return new HeraldSubscription(
+    subscriptionUrl(hubUrl, topics, options),
+    resolveSubscribeOptions(options),
+  );
 }
 
 /** How one connection attempt ended. */
@@ -304,7 +308,9 @@ class HeraldSubscription implements Subscription {
       };
     }
     const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-    const resumedAfter = response.headers.get('last-event-id');
+    // Draft-08 hubs answer Mercure-Last-Event-ID, draft-07 ones Last-Event-ID.
+    const resumedAfter =
+      response.headers.get('mercure-last-event-id') ?? response.headers.get('last-event-id');
     this.#machine.moveTo(
       'open',
       undefined,
