@@ -83,10 +83,12 @@ test('a draft-08 subscription is present in both forms; a restart ends both', as
   // A new hub on the same store (a crash, then a restart): both forms are ended.
   const restarted = new Hub(backend, LIMITS);
   await restarted.loadPresence();
-  assert.equal(restarted.presence?.listMatches().length, 2);
+  const restartedPresence = restarted.presence;
+  assert.ok(restartedPresence !== undefined);
+  assert.equal(restartedPresence.listMatches().length, 2);
   assert.equal(await restarted.endOrphanedSubscriptions(), 2);
-  assert.deepEqual(restarted.presence?.listMatches(), []);
-  assert.deepEqual(restarted.presence?.list(), []);
+  assert.deepEqual(restartedPresence.listMatches(), []);
+  assert.deepEqual(restartedPresence.list(), []);
   restarted.close();
   await backend.close();
 });
