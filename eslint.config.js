@@ -33,10 +33,22 @@ export default tseslint.config(
     files: ['ui/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['document', 'location', 'URL', 'URLSearchParams', 'EventSource', 'fetch'].map((name) => [
-          name,
-          'readonly',
-        ]),
+        [
+          'document',
+          'window',
+          'location',
+          'URL',
+          'URLSearchParams',
+          'EventSource',
+          'fetch',
+          'AbortController',
+          'TextDecoderStream',
+          'setTimeout',
+          'clearTimeout',
+          'getComputedStyle',
+          'matchMedia',
+          'ResizeObserver',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

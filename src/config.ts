@@ -83,6 +83,12 @@ export interface HeraldConfig {
   /** Serve the web UI (debugger and dashboard) at /ui/; off by default, on in development mode. */
   readonly ui: boolean;
   /**
+   * Set by `herald serve` in development mode only: the publisher token it printed, which the
+   * web UI's debugger pre-fills for a browser on the same machine. `null` (the default and the
+   * only value outside development mode): no token is ever served.
+   */
+  readonly developmentPublisherToken: string | null;
+  /**
    * Mercure's active subscriptions: subscription events (private updates on
    * `/.well-known/mercure/subscriptions/{topic}/{subscriber}`) and the subscription API. Off by
    * default: the events reveal who subscribes to what, to holders of the right tokens.
@@ -187,6 +193,7 @@ export const DEFAULTS = Object.freeze({
   maxUnsentBytes: 1024 * 1024,
   shutdownTimeoutMs: 5_000,
   ui: false,
+  developmentPublisherToken: null,
   subscriptions: false,
   protocol: 'both',
 } as const satisfies Partial<HeraldConfig>);

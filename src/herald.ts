@@ -15,6 +15,7 @@ import { clientErrorHandler } from './http/client-error.ts';
 import { DashboardFeed } from './http/dashboard-feed.ts';
 import { createHttpListener } from './http/http-listener.ts';
 import type { RequestListener } from './http/http-listener.ts';
+import { LatencyWindow } from './http/latency-window.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
 import { serverLimits } from './http/server-limits.ts';
@@ -95,8 +96,17 @@ export async function startHerald(
     await releasePort();
     throw error;
   }
+  // The dashboard's fan-out percentiles, per second: kept only when the UI is on.
+  const fanout = config.ui ? new LatencyWindow() : undefined;
   const hub = new Hub(backend, {
-    observeFanout: metrics.observeFanout,
+    observeFanout:
+      fanout === undefined
+        ? metrics.observeFanout
+        : (seconds) => {
+            metrics.observeFanout(seconds);
+            fanout.observe(seconds);
+          },
+    topicActivity: config.ui,
     maxTopicsPerUpdate: config.maxTopicsPerUpdate,
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
@@ -127,12 +137,25 @@ export async function startHerald(
   }
   const connections = new ConnectionRegistry(config.heartbeatMs);
   metrics.watch(hub, connections, backend);
+  const streamsPerClient =
+    config.maxStreamsPerClient === null
+      ? undefined
+      : new StreamsPerClient(config.maxStreamsPerClient);
   let ui: WebUi | undefined;
   let clientBundle: ClientBundle;
   try {
-    ui = config.ui ? await WebUi.load(new DashboardFeed(hub, connections)) : undefined;
+    ui = config.ui
+      ? await WebUi.load(
+          new DashboardFeed(hub, connections, {
+            fanout,
+            admission: { streamsPerClient, trustedProxies },
+          }),
+          { developmentPublisherToken: config.developmentPublisherToken },
+        )
+      : undefined;
     clientBundle = await ClientBundle.load();
   } catch (error) {
+    ui?.close();
     hub.close();
     await backend.close();
     await releasePort();
@@ -145,10 +168,7 @@ export async function startHerald(
     verifier,
     connections,
     publishOrigins: new Set(config.publishOrigins),
-    streamsPerClient:
-      config.maxStreamsPerClient === null
-        ? undefined
-        : new StreamsPerClient(config.maxStreamsPerClient),
+    streamsPerClient,
     trustedProxies,
     publishRate,
     closing: () => closing !== undefined,

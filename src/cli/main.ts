@@ -2,6 +2,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { checkConfigFromArgs, CONFIG_HELP } from './config-check.ts';
+import { withDevelopmentToken } from './development-token.ts';
 import { describeFatal } from './fatal-error.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
@@ -37,11 +38,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      const options = parseServeOptions(rest, process.env);
-      if (options === 'help') {
+      const parsed = parseServeOptions(rest, process.env);
+      if (parsed === 'help') {
         output.out(SERVE_HELP);
         return;
       }
+      const options = await withDevelopmentToken(parsed);
       await (options.workers > 1 ? superviseWorkers(options, output) : serve(options, output));
       return;
     }

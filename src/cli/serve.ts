@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { mintToken } from '../auth/mint-token.ts';
 import { redactRedisUrl } from '../backends/redis-url.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
+import { mintDevelopmentToken } from './development-token.ts';
 import type { ServeOptions } from './serve-options.ts';
 
 export interface Output {
@@ -75,13 +75,9 @@ async function announceDevelopmentMode(
   config: HeraldConfig,
   output: Output,
 ): Promise<void> {
-  // Development mode always runs on a generated HMAC key.
-  const token = await mintToken({
-    key: typeof config.publisherJwtKey === 'string' ? config.publisherJwtKey : '',
-    algorithm: config.publisherJwtAlgorithm,
-    publish: ['*'],
-    subscribe: ['*'],
-  });
+  // Development mode always runs on a generated HMAC key; the token is the one the web UI
+  // pre-fills, minted before the hub started.
+  const token = config.developmentPublisherToken ?? (await mintDevelopmentToken(config));
   const topic = 'https://example.com/books/1';
   output.out(
     [

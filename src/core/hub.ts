@@ -1,13 +1,16 @@
 import type { Backend } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
+import { PopularTopics } from './popular-topics.ts';
 import { Presence } from './presence.ts';
 import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
 import { encodeFrame } from './sse-frame.ts';
-import { subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
+import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
 import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
+import type { TopicRate } from './topic-rates.ts';
+import { TopicRates } from './topic-rates.ts';
 import { compileSelectors } from './topic-selector.ts';
 import type { TopicSelector } from './topic-selector.ts';
 import type { MatchType } from './url-pattern.ts';
@@ -35,7 +38,27 @@ export interface HubOptions {
   readonly subscriptionEvents?: boolean | undefined;
   /** Told when a subscription event cannot be stored; the subscription itself goes on. */
   readonly onSubscriptionEventError?: ((error: unknown) => void) | undefined;
+  /**
+   * Keep what `busiestTopics()` answers from: per-topic update rates in a bounded sketch and
+   * the most subscribed topics (the web UI's dashboard). Costs a map lookup per topic of each
+   * update and of each subscribe; off unless asked for.
+   */
+  readonly topicActivity?: boolean | undefined;
 }
+
+/** One of the busiest topics, as the dashboard lists them. */
+export interface BusyTopic {
+  readonly topic: string;
+  /** Subscribers with exactly this topic as a selector (templates and `*` are not counted). */
+  readonly subscribers: number;
+  readonly updatesPerSecond: number;
+  /** Frames per second its updates caused, to subscribers of any selector. */
+  readonly deliveriesPerSecond: number;
+}
+
+// How many topics each side of the busiest-topics bookkeeping keeps.
+const POPULAR_TOPICS_KEPT = 64;
+const TOPIC_RATES_KEPT = 256;
 
 /**
  * Running totals for observability: plain numbers that a metrics endpoint reads when scraped,
@@ -120,7 +143,10 @@ interface Announcement {
 export class Hub {
   readonly #backend: Backend;
   readonly #options: HubOptions;
-  readonly #index = new TopicIndex();
+  readonly #index: TopicIndex;
+  readonly #popular: PopularTopics | undefined;
+  /** With `topicActivity`: update rates of the busiest topics; the dashboard ticks it. */
+  readonly topicRates: TopicRates | undefined;
   readonly #unlisten: () => void;
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
@@ -143,6 +169,11 @@ export class Hub {
   constructor(backend: Backend, options: HubOptions) {
     this.#backend = backend;
     this.#options = options;
+    if (options.topicActivity === true) {
+      this.#popular = new PopularTopics(POPULAR_TOPICS_KEPT);
+      this.topicRates = new TopicRates(TOPIC_RATES_KEPT);
+    }
+    this.#index = new TopicIndex(this.#popular);
     const presence = options.subscriptionEvents === true ? new Presence() : undefined;
     this.presence = presence;
     this.#unlisten = backend.onUpdate((update) => {
@@ -159,6 +190,30 @@ export class Hub {
   /** Distinct exact topics subscribed to (template and `*` selectors are not counted). */
   get topicCount(): number {
     return this.#index.topicCount;
+  }
+
+  /**
+   * With `topicActivity`: the busiest topics, by deliveries per second, then subscribers. Looks
+   * only at the topics the bookkeeping keeps (a few hundred), never at every topic.
+   */
+  busiestTopics(limit: number): BusyTopic[] {
+    const candidates = new Set<string>(this.topicRates?.topics());
+    for (const [topic] of this.#popular?.top(POPULAR_TOPICS_KEPT) ?? []) candidates.add(topic);
+    const idle: Omit<TopicRate, 'topic'> = { updatesPerSecond: 0, deliveriesPerSecond: 0 };
+    return [...candidates]
+      .map((topic) => ({
+        topic,
+        subscribers: this.#index.subscribersOf(topic),
+        ...idle,
+        ...this.topicRates?.rateOf(topic),
+      }))
+      .sort(
+        (a, b) =>
+          b.deliveriesPerSecond - a.deliveriesPerSecond ||
+          b.subscribers - a.subscribers ||
+          b.updatesPerSecond - a.updatesPerSecond,
+      )
+      .slice(0, limit);
   }
 
   /** Validates, stores and (through the backend) delivers updates; resolves with their ids. */
@@ -382,6 +437,10 @@ export class Hub {
     this.stats.updatesDispatched++;
     this.stats.deliveries += deliveries;
     this.stats.bytesDelivered += deliveries * (frame?.byteLength ?? 0);
+    // The hub's own subscription events are not traffic anyone published.
+    if (this.topicRates !== undefined && !isReservedTopic(update.topics[0] ?? '')) {
+      this.topicRates.count(update.topics, deliveries);
+    }
     this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
   }
 }

@@ -138,6 +138,18 @@ export class Presence {
     return all;
   }
 
+  /** At most `limit` active subscriptions, without building the whole list. */
+  first(limit: number): SubscriptionDocument[] {
+    const some: SubscriptionDocument[] = [];
+    for (const forTopic of this.#byTopic.values()) {
+      for (const document of forTopic.values()) {
+        if (some.length === limit) return some;
+        some.push(document);
+      }
+    }
+    return some;
+  }
+
   /** One active subscription, by its id. */
   get(topic: string, id: string): SubscriptionDocument | undefined {
     return this.#byTopic.get(topic)?.get(id);

@@ -1,3 +1,4 @@
+import type { PopularTopics } from './popular-topics.ts';
 import type { Subscriber } from './subscriber.ts';
 
 /**
@@ -8,7 +9,13 @@ import type { Subscriber } from './subscriber.ts';
 export class TopicIndex {
   readonly #byTopic = new Map<string, Set<Subscriber>>();
   readonly #withPatterns = new Set<Subscriber>();
+  /** When the dashboard asks for it: the most subscribed exact topics, kept as counts change. */
+  readonly #popular: PopularTopics | undefined;
   #size = 0;
+
+  constructor(popular?: PopularTopics) {
+    this.#popular = popular;
+  }
 
   get size(): number {
     return this.#size;
@@ -31,6 +38,7 @@ export class TopicIndex {
         this.#byTopic.set(selector.source, subscribers);
       }
       subscribers.add(subscriber);
+      this.#popular?.offer(selector.source, subscribers.size);
     }
   }
 
@@ -42,7 +50,13 @@ export class TopicIndex {
       if (subscribers === undefined) continue;
       subscribers.delete(subscriber);
       if (subscribers.size === 0) this.#byTopic.delete(selector.source);
+      this.#popular?.offer(selector.source, subscribers.size);
     }
+  }
+
+  /** Subscribers whose selectors include exactly `topic` (templates and `*` not counted). */
+  subscribersOf(topic: string): number {
+    return this.#byTopic.get(topic)?.size ?? 0;
   }
 
   /**

@@ -2,13 +2,13 @@ import type { Grants } from '../auth/grants.ts';
 import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
-import { clientAddress, clientKey } from './client-address.ts';
 import type { SubscriberGrants } from '../core/subscriber.ts';
 import type { RouteContext } from './context.ts';
 import type { RequestLog } from './request-log.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import type { SseConnectionLimits } from './sse-connection.ts';
 import { SseConnection } from './sse-connection.ts';
+import { admitStream } from './stream-admission.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
 import { hubUrlOf } from './hub-url.ts';
 import { setRequestDialect } from './request-dialect.ts';
@@ -17,10 +17,6 @@ import { headerToUtf8, utf8ToHeader } from './header-value.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;
-
-// When a client over its stream limit may try again: streams close at no predictable moment,
-// so a fixed pause that keeps a reconnect loop slow.
-const STREAMS_RETRY_AFTER_SECONDS = 10;
 
 // What every anonymous (or public-only) subscriber is granted: one object, not one each.
 const PUBLIC_ONLY: SubscriberGrants = Object.freeze({ privateSelectors: [] });
@@ -73,7 +69,9 @@ export async function handleSubscribe(
   // the stream count.
   const connection = new SseConnection(res, streamLimits(context));
   log.closes = connection;
-  countStream(context, req, connection);
+  // Counted from its first moment (so requests still being authorized count too), refused
+  // before the token is verified: the cheapest answer comes first.
+  connection.countedAs = admitStream(context, req);
   // The dialect first, so that every refusal from here on is answered in it.
   setRequestDialect(req, dialectOfQuery(url, context.config.protocol));
   const query = readSubscribeQuery(url, {
@@ -126,25 +124,6 @@ export async function handleSubscribe(
   // The head and a first comment go now, so the client knows it is connected.
   connection.open(headers);
   await opened.start();
-}
-
-/**
- * Counts this request against its client's stream limit from its first moment (so requests
- * still being authorized count too), and uncounts it when its response closes, whatever ends
- * it. Refused before the token is verified: the cheapest answer comes first.
- */
-function countStream(context: RouteContext, req: HubRequest, connection: SseConnection): void {
-  const { streamsPerClient } = context;
-  if (streamsPerClient === undefined) return;
-  const client = clientKey(clientAddress(req, context.trustedProxies));
-  if (!streamsPerClient.tryOpen(client)) {
-    throw new HeraldError(
-      'HERALD_ERR_TOO_MANY_STREAMS',
-      `This client already has ${streamsPerClient.limit} event streams open, the most this hub allows; close one or retry later.`,
-      { retryAfterSeconds: STREAMS_RETRY_AFTER_SECONDS },
-    );
-  }
-  connection.countedAs = client;
 }
 
 /**
