@@ -188,7 +188,9 @@ $('subscribe-form').addEventListener('submit', (submit) => {
   stop('Connecting…');
   const url = new URL(HUB);
   const selectors = lines($('selectors').value);
-  for (const selector of selectors) url.searchParams.append('topic', selector);
+  // One kind per subscription: a hub refuses topic= and match= together.
+  const kind = $('selector-kind').value;
+  for (const selector of selectors) url.searchParams.append(kind, selector);
   const status = $('subscription-status');
   closeSubscription = readEvents(url, {
     token: $('subscribe-token').value.trim(),

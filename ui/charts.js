@@ -31,7 +31,8 @@ export function timeChart(container, series, { unit = '' } = {}) {
     return {
       width: Math.max(container.clientWidth, 200),
       height: HEIGHT,
-      padding: [8, 8, 0, 0],
+      // Room on the right for the last time label, which is centred on its tick.
+      padding: [8, 28, 0, 0],
       cursor: { drag: { x: false, y: false } },
       // Labels only: the headline figures above say the latest values.
       legend: { live: false },

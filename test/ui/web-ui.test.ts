@@ -88,6 +88,16 @@ test('in Chromium: the dashboard draws 15-minute charts and the busiest topics; 
   await page.click('#publish');
   await page.locator('#events tr td.type', { hasText: 'message' }).waitFor();
 
+  // Draft-08 matchers: the same topic through a URL Pattern.
+  await page.click('#unsubscribe');
+  await page.fill('#selectors', 'https://example.com/books/:id');
+  await page.selectOption('#selector-kind', 'match_urlpattern');
+  await page.click('#subscribe');
+  await page.locator('#subscription-status', { hasText: 'Subscribed to' }).waitFor();
+  await page.fill('#publish-data', 'matched by a URL Pattern');
+  await page.click('#publish');
+  await page.locator('#events td.data', { hasText: 'matched by a URL Pattern' }).waitFor();
+
   // The favicon is served as the page links it.
   const favicon = await fetch(new URL('/ui/favicon.svg', origin));
   assert.equal(favicon.status, 200);
