@@ -95,6 +95,12 @@ export interface HeraldConfig {
    */
   readonly subscriptions: boolean;
   /**
+   * Refuse a publish whose id is already in history (409 HERALD_ERR_DUPLICATE_ID), so that a
+   * publisher can retry with the same id without storing it twice. Off by default: like the
+   * reference hub, an id may be used again, and resuming from it starts after its newest use.
+   */
+  readonly refuseDuplicateIds: boolean;
+  /**
    * The Mercure dialects served: `both` (the default) speaks draft-07 and draft-08 side by side,
    * each request in the dialect of its shape; `07` or `08` refuses requests of the other one.
    */
@@ -195,6 +201,7 @@ export const DEFAULTS = Object.freeze({
   ui: false,
   developmentPublisherToken: null,
   subscriptions: false,
+  refuseDuplicateIds: false,
   protocol: 'both',
 } as const satisfies Partial<HeraldConfig>);
 

@@ -9,13 +9,17 @@ import { MemoryBackend } from './memory.ts';
 export async function openBackend(config: HeraldConfig): Promise<Backend> {
   switch (config.store.kind) {
     case 'memory':
-      return new MemoryBackend({ historySize: config.historySize });
+      return new MemoryBackend({
+        historySize: config.historySize,
+        refuseDuplicateIds: config.refuseDuplicateIds,
+      });
     case 'sqlite': {
       const { SqliteBackend } = await import('./sqlite.ts');
       return SqliteBackend.open({
         path: config.store.path,
         maxEvents: config.historySize,
         maxAgeMs: config.historyMaxAgeMs,
+        refuseDuplicateIds: config.refuseDuplicateIds,
       });
     }
     case 'redis': {
@@ -25,6 +29,7 @@ export async function openBackend(config: HeraldConfig): Promise<Backend> {
         keyPrefix: config.store.keyPrefix,
         maxEvents: config.historySize,
         maxAgeMs: config.historyMaxAgeMs,
+        refuseDuplicateIds: config.refuseDuplicateIds,
       });
     }
   }

@@ -37,25 +37,27 @@ export const DUPLICATE_REPLY = 'HERALD_DUPLICATE_ID';
  *   KEYS[2] the id log: one tiny entry per update with the same stream id, holding only the
  *           publisher's id (or ''), so that retention, lookups and lastEventId never read
  *           update bodies, which may be a megabyte each;
- *   KEYS[3] a hash from publisher id to stream id, which keeps publisher ids unique and findable.
+ *   KEYS[3] a hash from publisher id to the stream id of the newest update with that id (an id
+ *           may be reused), which finds it (and, when duplicates are refused, keeps ids unique).
  * Only these scripts write them, so all three always describe the same updates.
  */
 
 /**
- * Stores a batch atomically, or nothing of it. ARGV: the number of updates, then for each its
- * publisher id ('' for none), the number of entry fields and values, and those.
- * Returns the stream ids, in order; a taken or repeated publisher id answers
- * `HERALD_DUPLICATE_ID <index in the batch>` before anything is written.
+ * Stores a batch atomically, or nothing of it. ARGV: '1' to refuse duplicate ids (else '0'), the
+ * number of updates, then for each its publisher id ('' for none), the number of entry fields and
+ * values, and those. Returns the stream ids, in order; when refusing, a taken or repeated
+ * publisher id answers `HERALD_DUPLICATE_ID <index in the batch>` before anything is written.
  */
 export const APPEND = new RedisScript(`
 local stream, idlog, ids = KEYS[1], KEYS[2], KEYS[3]
-local count = tonumber(ARGV[1])
+local refuse = ARGV[1] == '1'
+local count = tonumber(ARGV[2])
 local given, first, last, seen = {}, {}, {}, {}
-local at = 2
+local at = 3
 for u = 1, count do
   local id = ARGV[at]
   local length = tonumber(ARGV[at + 1])
-  if id ~= '' then
+  if refuse and id ~= '' then
     if seen[id] or redis.call('HEXISTS', ids, id) == 1 then
       return redis.error_reply('${DUPLICATE_REPLY} ' .. (u - 1))
     end
@@ -77,24 +79,29 @@ return assigned
 /**
  * Starts a history read. ARGV: the mode ('earliest', 'given' for a publisher id, 'stream' for
  * a stream id), the id, the page size. Answers {0} when the id names no kept update, else
- * {1, the newest stream id now ('' when history is empty), the first page of entries}: the
- * lookup, the snapshot's end and the first page are taken at one instant.
+ * {1, the newest stream id now ('' when history is empty), the first page of entries, the
+ * entry read after (none for 'earliest')}: the lookup, the snapshot's end and the first page
+ * are taken at one instant. A reused publisher id reads after its newest update.
  */
 export const READ_START = new RedisScript(`
 local stream, idlog, ids = KEYS[1], KEYS[2], KEYS[3]
 local mode, id, size = ARGV[1], ARGV[2], ARGV[3]
-local after = '-'
+local after, entry = '-', {}
+local sid = nil
 if mode == 'given' then
-  local sid = redis.call('HGET', ids, id)
+  sid = redis.call('HGET', ids, id)
   if not sid then return {0} end
-  after = '(' .. sid
 elseif mode == 'stream' then
   if #redis.call('XRANGE', idlog, id, id) == 0 then return {0} end
-  after = '(' .. id
+  sid = id
+end
+if sid then
+  after = '(' .. sid
+  entry = redis.call('XRANGE', stream, sid, sid)
 end
 local newest = redis.call('XREVRANGE', idlog, '+', '-', 'COUNT', 1)[1]
-if not newest then return {1, '', {}} end
-return {1, newest[1], redis.call('XRANGE', stream, after, newest[1], 'COUNT', size)}
+if not newest then return {1, '', {}, entry} end
+return {1, newest[1], redis.call('XRANGE', stream, after, newest[1], 'COUNT', size), entry}
 `);
 
 /**
@@ -119,7 +126,8 @@ for _, entry in ipairs(redis.call('XRANGE', idlog, '-', '+', 'COUNT', batch)) do
   excess = excess - 1
   doomed[#doomed + 1] = entry[1]
   local given = entry[2][2]
-  if given ~= '' then redis.call('HDEL', ids, given) end
+  -- A reused id stays findable through its newer update.
+  if given ~= '' and redis.call('HGET', ids, given) == entry[1] then redis.call('HDEL', ids, given) end
 end
 if #doomed > 0 then
   redis.call('XDEL', stream, unpack(doomed))

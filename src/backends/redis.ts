@@ -30,6 +30,8 @@ export interface RedisBackendOptions {
   readonly trimIntervalMs?: number;
   /** Updates younger than this are never trimmed (see TRIM_GRACE_MS). */
   readonly trimGraceMs?: number;
+  /** Refuse an id already in history (HERALD_ERR_DUPLICATE_ID) rather than store it again. */
+  readonly refuseDuplicateIds?: boolean | undefined;
   /** How long a command may wait for Redis's answer before the call fails as unavailable. */
   readonly commandTimeoutMs?: number;
 }
@@ -178,7 +180,10 @@ export class RedisBackend implements Backend {
 
   async append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
     if (this.#closed) throw unavailable('the store is closed');
-    const args: (string | number)[] = [updates.length];
+    const args: (string | number)[] = [
+      this.#options.refuseDuplicateIds === true ? '1' : '0',
+      updates.length,
+    ];
     for (const update of updates) {
       if (update.id !== undefined && STREAM_ID_SHAPE.test(update.id)) {
         await this.#refuseStreamShapedId(update.id);
@@ -209,12 +214,13 @@ export class RedisBackend implements Backend {
 
   /**
    * A publisher may not choose an id shaped like those Redis assigns (`digits-digits`): Redis
-   * could later assign the same one. It is refused as taken when it names a kept update (as
-   * any store refuses a taken id), else as invalid.
+   * could later assign the same one. When duplicates are refused it is refused as taken when it
+   * names a kept update (as any store refuses a taken id); else as invalid.
    */
   async #refuseStreamShapedId(id: string): Promise<never> {
     const streamId = streamIdOf(id);
     const kept =
+      this.#options.refuseDuplicateIds === true &&
       streamId !== undefined &&
       (
         (await this.#call(() =>
@@ -246,16 +252,18 @@ export class RedisBackend implements Backend {
     }
     const reply = (await this.#call(() =>
       READ_START.run(this.#commands, this.#keys, [mode, id, PAGE_SIZE]),
-    )) as [found: 0 | 1, newest?: string, page?: RawEntry[]];
+    )) as [found: 0 | 1, newest?: string, page?: RawEntry[], after?: RawEntry[]];
     if (reply[0] === 0) return { found: false, updates: [] };
-    const [, newest = '', page = []] = reply;
-    if (newest === '') return { found: true, updates: [] };
+    const [, newest = '', page = [], [afterEntry] = []] = reply;
+    const after = afterEntry === undefined ? undefined : decodeEntry(afterEntry[0], afterEntry[1]);
+    if (newest === '') return { found: true, after, updates: [] };
     // Live updates reach this node after the fact: some in this read may be on their way to
     // the hub still, or ones the client had. Once the feed is past the read's end, the hub can
     // tell them apart (`covers`) and none arrives later.
     await this.#feedPast(newest);
     return {
       found: true,
+      after,
       updates: this.#pages(page, newest),
       covers: (update) => {
         const streamId = this.#streamIds.get(update);

@@ -18,6 +18,8 @@ export interface SqliteBackendOptions {
   /** How often retention runs. */
   readonly trimIntervalMs?: number;
   readonly now?: () => number;
+  /** Refuse an id already in history (HERALD_ERR_DUPLICATE_ID) rather than store it again. */
+  readonly refuseDuplicateIds?: boolean | undefined;
 }
 
 interface Row {
@@ -47,7 +49,8 @@ interface PendingAppend {
  */
 const RETAINED: unknown[] = [];
 
-const SCHEMA_VERSION = 1;
+// 2: ids may repeat (no UNIQUE constraint; an index on id, seq finds the newest occurrence).
+const SCHEMA_VERSION = 2;
 // Rows a replay reads per query: bounded memory however long the history is.
 const PAGE_SIZE = 500;
 // Rows one retention pass deletes, so that trimming never holds the event loop for long.
@@ -66,6 +69,8 @@ export class SqliteBackend implements Backend {
   readonly #now: () => number;
   readonly #nextId: () => string;
   readonly #listeners = new Set<(update: Update) => void>();
+  /** The row of every update this process stored, for `covers`. */
+  readonly #seqOf = new WeakMap<Update, number>();
   readonly #statements;
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
@@ -92,7 +97,12 @@ export class SqliteBackend implements Backend {
       insert: db.prepare<[string, string, string, number, string | null, number | null, number]>(
         'INSERT INTO updates (id, topics, data, private, type, retry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      seqOf: db.prepare<[string], { seq: number }>('SELECT seq FROM updates WHERE id = ?'),
+      newestWithId: db.prepare<[string], Row>(
+        'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1',
+      ),
+      idTaken: db.prepare<[string], { one: number }>(
+        'SELECT 1 AS one FROM updates WHERE id = ? LIMIT 1',
+      ),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM updates'),
       page: db.prepare<[number, number, number], Row>(
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
@@ -129,25 +139,16 @@ export class SqliteBackend implements Backend {
       db.exec('PRAGMA locking_mode = EXCLUSIVE');
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS updates (
-          seq INTEGER PRIMARY KEY AUTOINCREMENT,
-          id TEXT NOT NULL UNIQUE,
-          topics TEXT NOT NULL,
-          data TEXT NOT NULL,
-          private INTEGER NOT NULL,
-          type TEXT,
-          retry INTEGER,
-          created_at INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
-      `);
+      db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       const version = retain(
         db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'"),
       ).get();
       if (version === undefined) {
-        db.exec(`INSERT INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}')`);
+        db.exec(`${updatesTable('updates')}
+          ${UPDATES_INDEXES}
+          INSERT INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');`);
+      } else if (version.value === '1') {
+        migrateFromVersion1(db);
       } else if (version.value !== String(SCHEMA_VERSION)) {
         throw new Error(
           `schema version ${version.value} is not ${SCHEMA_VERSION}, the one this Herald knows`,
@@ -227,46 +228,55 @@ export class SqliteBackend implements Backend {
 
   #insertBatch(pending: PendingAppend): void {
     const createdAt = this.#now();
+    if (this.#options.refuseDuplicateIds === true) {
+      const seen = new Set<string>();
+      for (const update of pending.updates) {
+        if (seen.has(update.id) || this.#statements.idTaken.get(update.id) !== undefined) {
+          throw new HeraldError(
+            'HERALD_ERR_DUPLICATE_ID',
+            `An update with id "${update.id}" already exists.`,
+          );
+        }
+        seen.add(update.id);
+      }
+    }
     for (const update of pending.updates) {
       this.#insert(update, createdAt);
     }
   }
 
-  /** Inserts one update; a taken id is refused naming that id. */
   #insert(update: Update, createdAt: number): void {
-    try {
-      this.#statements.insert.run(
-        update.id,
-        JSON.stringify(update.topics),
-        update.data,
-        update.private ? 1 : 0,
-        update.type ?? null,
-        update.retry ?? null,
-        createdAt,
-      );
-    } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new HeraldError(
-          'HERALD_ERR_DUPLICATE_ID',
-          `An update with id "${update.id}" already exists.`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    const { lastInsertRowid } = this.#statements.insert.run(
+      update.id,
+      JSON.stringify(update.topics),
+      update.data,
+      update.private ? 1 : 0,
+      update.type ?? null,
+      update.retry ?? null,
+      createdAt,
+    );
+    this.#seqOf.set(update, Number(lastInsertRowid));
   }
 
   readAfter(lastEventId: string): Promise<HistoryRead> {
     if (this.#closed) return Promise.reject(unavailable('the store is closed'));
-    let after = 0;
+    let from = 0;
+    let after: Update | undefined;
     if (lastEventId !== EARLIEST) {
-      const row = this.#statements.seqOf.get(lastEventId);
+      // After the newest update with this id, when it was used more than once.
+      const row = this.#statements.newestWithId.get(lastEventId);
       if (row === undefined) return Promise.resolve({ found: false, updates: [] });
-      after = row.seq;
+      from = row.seq;
+      after = fromRow(row);
     }
     // The replay stops at what is stored now; anything newer reaches the subscriber live.
     const until = this.#statements.maxSeq.get()?.seq ?? 0;
-    return Promise.resolve({ found: true, updates: this.#pages(after, until) });
+    return Promise.resolve({
+      found: true,
+      after,
+      updates: this.#pages(from, until),
+      covers: (update: Update) => (this.#seqOf.get(update) ?? Infinity) <= until,
+    });
   }
 
   *#pages(after: number, until: number): Iterable<Update> {
@@ -323,6 +333,43 @@ export class SqliteBackend implements Backend {
     this.#db.close();
     return Promise.resolve();
   }
+}
+
+function updatesTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    data TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    type TEXT,
+    retry INTEGER,
+    created_at INTEGER NOT NULL
+  );`;
+}
+
+const UPDATES_INDEXES = `
+  CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
+  CREATE INDEX IF NOT EXISTS updates_id ON updates (id, seq);
+`;
+
+/**
+ * Version 1 kept ids UNIQUE. SQLite cannot drop a constraint, so the table is rebuilt in one
+ * transaction (rows, their seq, and the AUTOINCREMENT high-water mark all kept): a crash
+ * midway leaves version 1 as it was.
+ */
+function migrateFromVersion1(db: Database.Database): void {
+  db.exec(`BEGIN IMMEDIATE;
+    ${updatesTable('updates_v2')}
+    INSERT INTO updates_v2 (seq, id, topics, data, private, type, retry, created_at)
+      SELECT seq, id, topics, data, private, type, retry, created_at FROM updates ORDER BY seq;
+    UPDATE sqlite_sequence SET seq = max(seq, coalesce(
+      (SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0)) WHERE name = 'updates_v2';
+    DROP TABLE updates;
+    ALTER TABLE updates_v2 RENAME TO updates;
+    ${UPDATES_INDEXES}
+    UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema';
+    COMMIT;`);
 }
 
 function retain<T>(value: T): T {

@@ -55,6 +55,7 @@ export const SERVE_FLAGS = {
   'publish-burst': { type: 'string' },
   ui: { type: 'boolean' },
   subscriptions: { type: 'boolean' },
+  'refuse-duplicate-ids': { type: 'boolean' },
   protocol: { type: 'string' },
   'log-level': { type: 'string' },
   workers: { type: 'string' },
@@ -97,6 +98,8 @@ ${JWT_HELP}
   --publish-burst <n>        updates a publisher may send at once  HERALD_PUBLISH_BURST (2000)
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
   --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
+  --refuse-duplicate-ids     409 for an id already in history (idempotent retries)
+                                                                   HERALD_REFUSE_DUPLICATE_IDS (off)
   --protocol <07|08|both>    Mercure dialects served: draft-07, draft-08 (Mercure 1.0) or both
                                                                    HERALD_PROTOCOL (both)
   --log-level <level>        fatal, error, warn, info, debug, trace or silent   HERALD_LOG_LEVEL (info)
@@ -163,6 +166,10 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   const anonymous = optional(pick('anonymous', 'HERALD_ANONYMOUS'), boolean);
   const ui = optional(pick('ui', 'HERALD_UI'), boolean);
   const subscriptions = optional(pick('subscriptions', 'HERALD_SUBSCRIPTIONS'), boolean);
+  const refuseDuplicateIds = optional(
+    pick('refuse-duplicate-ids', 'HERALD_REFUSE_DUPLICATE_IDS'),
+    boolean,
+  );
   const protocol = optional(pick('protocol', 'HERALD_PROTOCOL'), (v, name): ProtocolSupport => {
     if (!(PROTOCOL_SUPPORTS as readonly string[]).includes(v)) {
       throw new OptionError(`${name} must be 07, 08 or both; got "${v}".`);
@@ -207,6 +214,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       anonymous: anonymous ?? (development ? true : undefined),
       ui: ui ?? (development ? true : undefined),
       subscriptions,
+      refuseDuplicateIds,
       protocol,
       corsOrigins,
       publishOrigins: publishOrigins ?? corsOrigins,

@@ -10,15 +10,20 @@ export interface HistoryRead {
    * trimmed by retention). `updates` is then empty: the hub cannot know what was missed.
    */
   readonly found: boolean;
+  /**
+   * The update the read starts after (the newest with `lastEventId`, as an id may be reused),
+   * when found: the hub answers a subscriber that may not see it as if the id were unknown.
+   */
+  readonly after?: Update | undefined;
   /** Updates strictly after the requested id, oldest first (read with `for await`). */
   readonly updates: AsyncIterable<Update> | Iterable<Update>;
   /**
-   * Set by a backend whose live feed runs behind its store (Redis: every node reads the shared
-   * stream after the fact), so that a live update may reach the hub after a read began that
-   * already holds it, or one the client had before `lastEventId`. Such a backend resolves
-   * `readAfter` only once its listeners have been handed every update up to the end of this
-   * read, and `covers(update)` tells whether a live update is at or before that end: the hub
-   * drops those from the live frames it holds back, as the client has them or gets them here.
+   * Tells whether a live update the hub held back while the read was made is at or before the
+   * read's end: the hub drops those, as the client has them or gets them here. Ids cannot tell
+   * this, as an id may be reused. A backend whose live feed runs behind its store (Redis: every
+   * node reads the shared stream after the fact) resolves `readAfter` only once its listeners
+   * have been handed every update up to the end of this read. Without it (another backend) the
+   * hub falls back to skipping replayed updates whose id it holds back.
    */
   readonly covers?: ((update: Update) => boolean) | undefined;
 }
@@ -30,12 +35,17 @@ export interface HistoryRead {
 export interface Backend {
   /**
    * Stores the updates, assigning ids to those without one, and resolves once they are as
-   * durable as the backend promises: only then may the publish be acknowledged. Rejects with
-   * HERALD_ERR_DUPLICATE_ID when an id is taken, and HERALD_ERR_BACKEND_UNAVAILABLE when the
-   * store cannot be reached; in both cases none of the batch is stored.
+   * durable as the backend promises: only then may the publish be acknowledged. An id may be
+   * used again (as the reference hub allows), unless the backend was opened to refuse duplicate
+   * ids: then it rejects with HERALD_ERR_DUPLICATE_ID when an id is taken. It rejects with
+   * HERALD_ERR_BACKEND_UNAVAILABLE when the store cannot be reached. In both cases none of the
+   * batch is stored.
    */
   append(updates: readonly NewUpdate[]): Promise<readonly Update[]>;
-  /** History strictly after `lastEventId` (`EARLIEST` = all kept history), oldest first. */
+  /**
+   * History strictly after `lastEventId` (`EARLIEST` = all kept history), oldest first. An id
+   * used more than once resumes after its newest occurrence.
+   */
   readAfter(lastEventId: string): Promise<HistoryRead>;
   /** The id of the newest stored update, or `undefined` when history is empty. */
   lastEventId(): Promise<string | undefined>;

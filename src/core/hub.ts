@@ -1,4 +1,4 @@
-import type { Backend } from './backend.ts';
+import type { Backend, HistoryRead } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
 import { PopularTopics } from './popular-topics.ts';
@@ -277,20 +277,26 @@ export class Hub {
 
     subscriber.pending = { frames: [], updates: [], ids: new Set(), bytes: 0 };
     this.#index.add(subscriber);
-    let history;
+    let history: HistoryRead;
     try {
       history = await this.#backend.readAfter(lastEventId);
     } catch (error) {
       this.unsubscribe(subscriber);
       throw error;
     }
+    // An id this subscriber may not see is answered exactly as an unknown one: otherwise the
+    // answer would tell an anonymous client that a private update with that id exists.
+    if (history.after !== undefined && !subscriber.maySee(history.after)) history = UNKNOWN_ID;
     const resumedAfter = history.found ? lastEventId : EARLIEST;
-    if (history.covers !== undefined) dropCovered(subscriber.pending, history.covers);
+    const { covers } = history;
+    if (covers !== undefined) dropCovered(subscriber.pending, covers);
     const start = async (): Promise<void> => {
       for await (const update of history.updates) {
         if (subscriber.sink.closed) return;
-        // Already waiting in `pending`: it will be written from there, in live order.
-        if (subscriber.pending?.ids.has(update.id) === true || !subscriber.accepts(update)) {
+        // Already waiting in `pending`: it will be written from there, in live order. (A backend
+        // that tells covered updates apart has left none of those there: ids may repeat.)
+        const waiting = covers === undefined && subscriber.pending?.ids.has(update.id) === true;
+        if (waiting || !subscriber.accepts(update)) {
           continue;
         }
         const frame = this.#frameOf(update);
@@ -444,6 +450,9 @@ export class Hub {
     this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
   }
 }
+
+/** What a read of an id history does not hold looks like. */
+const UNKNOWN_ID: HistoryRead = { found: false, updates: [] };
 
 /**
  * What to announce for a subscription: each distinct selector of a draft-07 one (exact topics

@@ -68,10 +68,14 @@ export class Subscriber {
   /** Whether this subscriber's topic selectors and grants admit `update`. */
   accepts(update: Update): boolean {
     if (!anySelectorMatches(this.selectors, update.topics)) return false;
-    if (!update.private) return true;
-    if (!anySelectorMatches(this.grants.privateSelectors, update.topics)) return false;
+    if (!this.maySee(update)) return false;
     // Subscription events come in both dialects' forms: each subscriber gets its own.
     const form = subscriptionEventDialect(update);
     return form === undefined || form === this.dialect;
+  }
+
+  /** Whether this subscriber's grants let it see `update` at all, whatever its selectors. */
+  maySee(update: Update): boolean {
+    return !update.private || anySelectorMatches(this.grants.privateSelectors, update.topics);
   }
 }

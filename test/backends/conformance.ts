@@ -25,6 +25,8 @@ import type { NewUpdate, Update } from '../../src/core/update.ts';
 export interface BackendOptions {
   /** The most updates history keeps; older ones are trimmed. `0` keeps none. */
   readonly historySize: number;
+  /** Opened to refuse an id already in history (HERALD_ERR_DUPLICATE_ID); else ids may repeat. */
+  readonly refuseDuplicateIds: boolean;
 }
 
 /** Creates backends for the suite. One factory per backend kind. */
@@ -87,8 +89,9 @@ async function setUp(
   t: TestContext,
   factory: BackendFactory,
   historySize: number = ROOMY,
+  refuseDuplicateIds = false,
 ): Promise<Fixture> {
-  const handle = await factory.create({ historySize });
+  const handle = await factory.create({ historySize, refuseDuplicateIds });
   const opened: Backend[] = [handle.backend];
   t.after(async () => {
     try {
@@ -133,6 +136,11 @@ async function setUp(
 }
 
 /** A history read, drained. */
+/** The update a read from `lastEventId` starts after. */
+async function afterOf(backend: Backend, lastEventId: string): Promise<Update | undefined> {
+  return (await backend.readAfter(lastEventId)).after;
+}
+
 async function read(
   backend: Backend,
   lastEventId: string,
@@ -448,10 +456,100 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       assert.deepEqual(leaving.ids(), before);
     });
 
-    // --- Duplicate ids --------------------------------------------------------------------
+    // --- Reused ids (the default, as on the reference hub) ---------------------------------
 
-    test('a batch with a duplicate id inside it is rejected and none of it is stored', async (t) => {
+    test('by default an id may be used again: each use is stored and delivered, in order', async (t) => {
       const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listen(backend);
+      await backend.append([update('first', 'again')]);
+      await backend.append([update('between')]);
+      // Twice in one batch too.
+      await backend.append([update('second', 'again'), update('third', 'again')]);
+      const history = await read(backend, EARLIEST);
+      assert.deepEqual(
+        history.updates.map((u) => [u.id === 'again', u.data]),
+        [
+          [true, 'first'],
+          [false, 'between'],
+          [true, 'second'],
+          [true, 'third'],
+        ],
+      );
+      assert.equal(await backend.lastEventId(), 'again');
+      await fixture.eventually(() => {
+        assert.deepEqual(
+          listener.received.map((u) => u.data),
+          ['first', 'between', 'second', 'third'],
+        );
+      });
+    });
+
+    test('resuming from a reused id starts after its newest use, and names that update', async (t) => {
+      const { backend } = await setUp(t, factory);
+      await appendEach(backend, [update('a', 'x'), update('b'), update('c', 'x'), update('d')]);
+      const resumed = await read(backend, 'x');
+      assert.equal(resumed.found, true);
+      assert.deepEqual(
+        resumed.updates.map((u) => u.data),
+        ['d'],
+      );
+      const after = await afterOf(backend, 'x');
+      assert.equal(after?.data, 'c');
+      assert.equal(after.id, 'x');
+      assert.equal(await afterOf(backend, EARLIEST), undefined);
+    });
+
+    test('trimming the older use of an id keeps the newer one findable', async (t) => {
+      const fixture = await setUp(t, factory, 3);
+      const { backend } = fixture;
+      await appendEach(backend, [
+        update('old', 'x'),
+        update('y'),
+        update('new', 'x'),
+        update('z'),
+        update('w'),
+      ]);
+      await fixture.eventually(async () => {
+        assert.deepEqual(
+          (await read(backend, EARLIEST)).updates.map((u) => u.data),
+          ['new', 'z', 'w'],
+        );
+      });
+      const resumed = await read(backend, 'x');
+      assert.equal(resumed.found, true);
+      assert.equal((await afterOf(backend, 'x'))?.data, 'new');
+      assert.deepEqual(
+        resumed.updates.map((u) => u.data),
+        ['z', 'w'],
+      );
+    });
+
+    test(
+      'an id reused on another node resumes after its newest use on either',
+      sharedStorage,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const peer = await fixture.openPeer();
+        await fixture.backend.append([update('here', 'shared')]);
+        await peer.append([update('there', 'shared'), update('after')]);
+        await fixture.eventually(async () => {
+          for (const node of [fixture.backend, peer]) {
+            const resumed = await read(node, 'shared');
+            assert.equal((await afterOf(node, 'shared'))?.data, 'there');
+            assert.deepEqual(
+              resumed.updates.map((u) => u.data),
+              ['after'],
+            );
+          }
+        });
+      },
+    );
+
+    // --- Duplicate ids, refused (--refuse-duplicate-ids) ------------------------------------
+
+    test('refusing duplicates, a batch with a duplicate id inside it is rejected and none of it is stored', async (t) => {
+      const fixture = await setUp(t, factory, ROOMY, true);
       const { backend } = fixture;
       const listener = listen(backend);
       const seed = await appendEach(backend, updates(2, 'seed'));
@@ -469,8 +567,8 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       });
     });
 
-    test('a batch reusing an id from history is rejected and none of it is stored', async (t) => {
-      const fixture = await setUp(t, factory);
+    test('refusing duplicates, a batch reusing an id from history is rejected and none of it is stored', async (t) => {
+      const fixture = await setUp(t, factory, ROOMY, true);
       const { backend } = fixture;
       const listener = listen(backend);
       const seed = await appendEach(backend, [update('a'), update('taken', 'taken'), update('b')]);
@@ -646,10 +744,10 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
     );
 
     test(
-      'after reopen, new ids sort after old ones, and old ids are still taken',
+      'after reopen, new ids sort after old ones, and (refusing duplicates) old ids are still taken',
       persistence,
       async (t) => {
-        const fixture = await setUp(t, factory);
+        const fixture = await setUp(t, factory, ROOMY, true);
         const old = (
           await fixture.backend.append([...updates(50), update('given', 'given-old')])
         ).map((u) => u.id);
@@ -693,15 +791,19 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       },
     );
 
-    test('an id taken on one node is refused on another', sharedStorage, async (t) => {
-      const fixture = await setUp(t, factory);
-      const peer = await fixture.openPeer();
-      await fixture.backend.append([update('first', 'shared')]);
-      await assertDuplicate(() => peer.append([update('fresh', 'fresh'), update('', 'shared')]));
-      await fixture.eventually(async () => {
-        assert.deepEqual(await idsAfter(peer, EARLIEST), ['shared']);
-        assert.deepEqual(await idsAfter(fixture.backend, EARLIEST), ['shared']);
-      });
-    });
+    test(
+      'refusing duplicates, an id taken on one node is refused on another',
+      sharedStorage,
+      async (t) => {
+        const fixture = await setUp(t, factory, ROOMY, true);
+        const peer = await fixture.openPeer();
+        await fixture.backend.append([update('first', 'shared')]);
+        await assertDuplicate(() => peer.append([update('fresh', 'fresh'), update('', 'shared')]));
+        await fixture.eventually(async () => {
+          assert.deepEqual(await idsAfter(peer, EARLIEST), ['shared']);
+          assert.deepEqual(await idsAfter(fixture.backend, EARLIEST), ['shared']);
+        });
+      },
+    );
   });
 }

@@ -6,9 +6,9 @@ runBackendConformance('MemoryBackend', {
     persistence: 'memory keeps nothing across close',
     sharedStorage: 'memory history lives in one process: no second node can share it',
   },
-  create: ({ historySize }) =>
+  create: ({ historySize, refuseDuplicateIds }) =>
     Promise.resolve({
-      backend: new MemoryBackend({ historySize }),
+      backend: new MemoryBackend({ historySize, refuseDuplicateIds }),
       cleanup: () => Promise.resolve(),
     }),
 });

@@ -3,10 +3,16 @@ import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
 import { runBackendConformance } from './conformance.ts';
 
 runBackendConformance('RedisBackend', {
-  create: async ({ historySize }) => {
+  create: async ({ historySize, refuseDuplicateIds }) => {
     const keyPrefix = uniquePrefix('conformance');
     const open = () =>
-      RedisBackend.open({ url: REDIS_URL, keyPrefix, maxEvents: historySize, maxAgeMs: null });
+      RedisBackend.open({
+        url: REDIS_URL,
+        keyPrefix,
+        maxEvents: historySize,
+        maxAgeMs: null,
+        refuseDuplicateIds,
+      });
     const opened: RedisBackend[] = [await open()];
     const first = opened[0] as RedisBackend;
     return {

@@ -8,10 +8,15 @@ runBackendConformance('SqliteBackend', {
   lacks: {
     sharedStorage: 'the file is locked for one process; several nodes share Redis instead',
   },
-  create: ({ historySize }) => {
+  create: ({ historySize, refuseDuplicateIds }) => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-'));
     const open = () =>
-      SqliteBackend.open({ path: join(dir, 'history.db'), maxEvents: historySize, maxAgeMs: null });
+      SqliteBackend.open({
+        path: join(dir, 'history.db'),
+        maxEvents: historySize,
+        maxAgeMs: null,
+        refuseDuplicateIds,
+      });
     let current = open();
     return Promise.resolve({
       backend: current,

@@ -54,7 +54,7 @@ test('publish sends one update or a batch as JSON and resolves with the ids', as
 });
 
 test("the hub's refusals surface its problem code", async (t) => {
-  const hub = await startTestHub(t, { anonymous: true });
+  const hub = await startTestHub(t, { anonymous: true, refuseDuplicateIds: true });
   const token = await hub.token({ publish: ['https://example.com/books/{id}'] });
   await assert.rejects(
     publish(hub.hubUrl, { topic: 'https://example.com/secret', data: 'x' }, { token }),

@@ -56,6 +56,8 @@ async function startCluster(
         'serve',
         ...['--port', '0', '--host', '127.0.0.1', '--anonymous', '--log-level', 'warn'],
         ...['--store', REDIS_URL, '--redis-prefix', prefix, '--heartbeat', heartbeat],
+        // Retries below rely on a stored id answering 409 rather than being stored again.
+        '--refuse-duplicate-ids',
       ],
       { HERALD_JWT_KEY: KEY },
     );

@@ -144,7 +144,7 @@ test('a refused duplicate names the id that is taken (SQLite)', async (t) => {
   const dir = tempDir(t);
   const hub = await startTestHub(t, {
     store: { kind: 'sqlite', path: join(dir, 'dup.db') },
-    ...({ refuseDuplicateIds: true } as object),
+    refuseDuplicateIds: true,
   });
   assert.equal((await hub.publish({ topic: TOPIC, data: 'a', id: 'taken' })).status, 200);
   const again = await hub.publish({ topic: TOPIC, data: 'b', id: 'taken' });

@@ -262,7 +262,12 @@ const REFUSALS: Refusal[] = [
 ];
 
 async function startWatchedHub(t: TestContext) {
-  const hub = await startTestHub(t, { anonymous: true, maxBodyBytes: 65_536 });
+  // Refusing duplicates: the 409 case needs it (by default an id may be reused).
+  const hub = await startTestHub(t, {
+    anonymous: true,
+    maxBodyBytes: 65_536,
+    refuseDuplicateIds: true,
+  });
   const watcher = await EventStream.open(t, hub.subscribeUrl(['*']));
   return { hub, watcher };
 }

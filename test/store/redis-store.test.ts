@@ -20,7 +20,10 @@ async function historyIds(backend: Backend): Promise<string[]> {
 test('ids shaped like Redis ids are refused: 400 when free, 409 when taken; nothing is stored', async (t) => {
   const keyPrefix = uniquePrefix('ids');
   t.after(() => deleteKeys(keyPrefix));
-  const hub = await startTestHub(t, { store: { kind: 'redis', url: REDIS_URL, keyPrefix } });
+  const hub = await startTestHub(t, {
+    store: { kind: 'redis', url: REDIS_URL, keyPrefix },
+    refuseDuplicateIds: true,
+  });
   const authorization = { Authorization: `Bearer ${await hub.token({ subscribe: ['*'] })}` };
   const live = await EventStream.open(t, hub.subscribeUrl([TOPIC]), authorization);
   const first = await hub.publish({ topic: TOPIC, data: 'first' });
