@@ -20,10 +20,14 @@ const milliseconds = (value) =>
   value < 1 ? `${(value * 1000).toFixed(0)} µs` : `${compact(value)} ms`;
 
 const charts = {
-  clients: timeChart($('chart-clients'), [
-    { label: 'Connections', color: '--series-1' },
-    { label: 'Subscriptions', color: '--series-2' },
-  ]),
+  clients: timeChart(
+    $('chart-clients'),
+    [
+      { label: 'Connections', color: '--series-1' },
+      { label: 'Subscriptions', color: '--series-2' },
+    ],
+    { counts: true },
+  ),
   traffic: timeChart($('chart-traffic'), [
     { label: 'Publishes/s', color: '--series-3' },
     { label: 'Deliveries/s', color: '--series-1' },
@@ -40,7 +44,9 @@ const charts = {
     { label: 'RSS', color: '--series-1', format: (v) => `${compact(v)} MiB` },
     { label: 'Heap used', color: '--series-2', format: (v) => `${compact(v)} MiB` },
   ]),
-  dropped: timeChart($('chart-dropped'), [{ label: 'Dropped', color: '--series-4' }]),
+  dropped: timeChart($('chart-dropped'), [{ label: 'Dropped', color: '--series-4' }], {
+    counts: true,
+  }),
 };
 // For people poking at the page, and for the UI test: the charts and the data they hold.
 window.herald = { charts };
@@ -86,7 +92,7 @@ function render() {
   set('stat-fanout', p99 === undefined ? '–' : milliseconds(p99));
   const dropped = (history.slowConsumersDropped ?? []).reduce((sum, v) => sum + (v ?? 0), 0);
   set('stat-dropped', whole.format(dropped));
-  set('stat-memory', `${compact((latest('rssBytes') ?? 0) / MiB)} MiB`);
+  set('stat-memory', `${whole.format(Math.round((latest('rssBytes') ?? 0) / MiB))} MiB`);
 }
 
 function cell(text, className) {

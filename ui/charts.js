@@ -14,10 +14,16 @@ const translucent = (hex, alpha) =>
 const HEIGHT = 170;
 
 /**
- * A chart of `series` ([{ label, color: CSS variable, format }]) over time. `setData(times,
+ * A chart of `series` ([{ label, color: CSS variable, format }]) over time; `counts`: whole
+ * numbers on the value axis. `setData(times,
  * columns)` takes seconds since the epoch and one array per series (null = no value).
  */
-export function timeChart(container, series, { unit = '' } = {}) {
+// Tick steps of an axis that counts things: never 0.5 of a connection.
+const WHOLE_STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6,
+];
+
+export function timeChart(container, series, { unit = '', counts = false } = {}) {
   let chart;
   let data = [[], ...series.map(() => [])];
 
@@ -42,6 +48,7 @@ export function timeChart(container, series, { unit = '' } = {}) {
         {
           ...axis,
           size: 52,
+          ...(counts ? { incrs: WHOLE_STEPS } : {}),
           values: (_u, ticks) => ticks.map((tick) => compact(tick) + unit),
         },
       ],
