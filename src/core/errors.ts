@@ -20,6 +20,7 @@ export const ERROR_CATALOG = {
   HERALD_ERR_UNKNOWN_MATCHER: { status: 400, title: 'Unknown topic matcher parameter' },
   HERALD_ERR_INVALID_MATCHER: { status: 400, title: 'Invalid topic matcher' },
   HERALD_ERR_MATCHER_TOO_LONG: { status: 400, title: 'Topic matcher too long' },
+  HERALD_ERR_MATCHER_TOO_COMPLEX: { status: 400, title: 'Topic matcher too complex' },
   HERALD_ERR_MIXED_DIALECTS: { status: 400, title: 'Draft-07 and draft-08 parameters mixed' },
   HERALD_ERR_DIALECT_NOT_SERVED: { status: 400, title: 'Protocol dialect not served' },
   HERALD_ERR_TOKEN_PRESENTATION: { status: 400, title: 'Token presented in a way not accepted' },

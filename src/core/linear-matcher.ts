@@ -42,6 +42,26 @@ export const repeat = (body: Expression, min: number, max: number): Expression =
 });
 export const optional = (body: Expression): Expression => repeat(body, 0, 1);
 
+/**
+ * The cost limit of one evaluation, in states settled: SETTLES_PER_CHARACTER per character of the
+ * input, plus twice the program's states (one full closure at the start, whatever the input), and
+ * never less than SETTLES_ALWAYS_ALLOWED. An
+ * ordinary selector settles 2 to 10 states per character; a pathological one (hundreds of
+ * adjacent wildcards) thousands. Past the limit an evaluation answers "no match", as draft-08
+ * allows for URL Patterns and issue 12 for templates: whatever a client sends, testing it against
+ * a topic costs at most a few times what an ordinary selector costs, linear in the topic's length.
+ * 64 leaves 6 times the cost of ordinary selectors. Every evaluation may also spend
+ * SETTLES_ALWAYS_ALLOWED: the 12 adjacent variables of issue 12's example (about 85 per
+ * character) still match topics of up to about 1,200 characters.
+ */
+export const SETTLES_PER_CHARACTER = 64;
+
+/**
+ * What any evaluation may settle whatever the input's length, so that a complex but honest
+ * selector is never cut on a short topic: about half a millisecond of one core.
+ */
+export const SETTLES_ALWAYS_ALLOWED = 100_000;
+
 /** Thrown when an expression would compile to more states than the caller allows. */
 export class ExpressionTooComplexError extends Error {
   constructor(readonly limit: number) {
@@ -62,8 +82,8 @@ const ACCEPT = 6;
 /** Repetitions up to this many optional copies are unrolled; larger ones count. */
 const UNROLL_LIMIT = 8;
 
-/** Bytes per compiled state: kind (1) + argument, next, alternative (4 each). */
-const BYTES_PER_STATE = 13;
+/** Bytes per compiled state: kind (1) + argument, next, alternative (4 each) + ASCII row (16). */
+const BYTES_PER_STATE = 29;
 
 export class LinearMatcher {
   readonly #kinds: Uint8Array;
@@ -74,6 +94,7 @@ export class LinearMatcher {
   readonly #start: number;
   readonly #accept: number;
   readonly #counts: boolean;
+  readonly #ascii: Uint32Array;
 
   private constructor(builder: ProgramBuilder, start: number) {
     const size = builder.kinds.length;
@@ -85,6 +106,17 @@ export class LinearMatcher {
     this.#start = start;
     this.#accept = builder.accept;
     this.#counts = builder.counts;
+    // Which ASCII characters each state consumes, as 128-bit rows: the test of nearly every
+    // character of a topic is one array read.
+    this.#ascii = new Uint32Array(size * 4);
+    for (let state = 0; state < size; state++) {
+      for (let code = 0; code < 128; code++) {
+        if (this.#advances(state, code)) {
+          this.#ascii[state * 4 + (code >>> 5)] =
+            (this.#ascii[state * 4 + (code >>> 5)] ?? 0) | (1 << (code & 31));
+        }
+      }
+    }
     ensureScratch(size);
   }
 
@@ -93,6 +125,19 @@ export class LinearMatcher {
     const builder = new ProgramBuilder(maxStates);
     const start = builder.compile(expression, builder.accept, false);
     return new LinearMatcher(builder, start);
+  }
+
+  /** The states the last evaluation settled: its cost, for budgets spread over several. */
+  static get lastCost(): number {
+    return scratch.settled;
+  }
+
+  /** The default cost limit of an evaluation of `inputLength` characters (see SETTLES_PER_CHARACTER). */
+  budgetFor(inputLength: number): number {
+    return Math.max(
+      SETTLES_ALWAYS_ALLOWED,
+      SETTLES_PER_CHARACTER * inputLength + 2 * this.#kinds.length,
+    );
   }
 
   get stateCount(): number {
@@ -106,41 +151,66 @@ export class LinearMatcher {
     return bytes;
   }
 
-  /** Whether the whole of `input` is in the language. O(input length × states). */
-  matches(input: string): boolean {
+  /**
+   * Whether the whole of `input` is in the language. O(input length × states), and gives up
+   * (answering false) once it has settled `budget` states (by default budgetFor(input.length)).
+   */
+  matches(input: string, budget = this.budgetFor(input.length)): boolean {
+    scratch.settled = 0;
     let current = scratch.listA;
     let currentCounters = scratch.countersA;
     let next = scratch.listB;
     let nextCounters = scratch.countersB;
+    const { sourceStates, sourceCounters } = scratch;
+    const ascii = this.#ascii;
+    const nexts = this.#next;
     let step = nextStep();
-    scratch.sourceStates[0] = this.#start;
-    scratch.sourceCounters[0] = 0;
+    sourceStates[0] = this.#start;
+    sourceCounters[0] = 0;
     let live = this.#closure(1, current, currentCounters, step);
     for (let index = 0; index < input.length && live > 0;) {
-      const code = input.codePointAt(index) ?? 0;
+      const code = input.codePointAt(index) as number;
       index += code > 0xffff ? 2 : 1;
       step = nextStep();
       // Every thread that takes this character seeds one closure, computed once for all of
       // them, so that each state is settled once per character, at its smallest counter.
       let sources = 0;
-      for (let position = 0; position < live; position++) {
-        const state = current[position] ?? 0;
-        const kind = this.#kinds[state];
-        const advances =
-          kind === CODE
-            ? this.#arguments[state] === code
-            : kind === SET && (this.#sets[this.#arguments[state] ?? 0]?.has(code) ?? false);
-        if (advances) {
-          scratch.sourceStates[sources] = this.#next[state] ?? 0;
-          scratch.sourceCounters[sources] = currentCounters[position] ?? 0;
+      if (code < 128) {
+        const word = code >>> 5;
+        const bit = 1 << (code & 31);
+        for (let position = 0; position < live; position++) {
+          const state = current[position] as number;
+          if (((ascii[state * 4 + word] as number) & bit) === 0) continue;
+          sourceStates[sources] = nexts[state] as number;
+          sourceCounters[sources] = currentCounters[position] as number;
+          sources++;
+        }
+      } else {
+        for (let position = 0; position < live; position++) {
+          const state = current[position] as number;
+          if (!this.#advances(state, code)) continue;
+          sourceStates[sources] = nexts[state] as number;
+          sourceCounters[sources] = currentCounters[position] as number;
           sources++;
         }
       }
       live = this.#closure(sources, next, nextCounters, step);
-      [current, next] = [next, current];
-      [currentCounters, nextCounters] = [nextCounters, currentCounters];
+      if (scratch.settled > budget) return false;
+      const list = current;
+      current = next;
+      next = list;
+      const counters = currentCounters;
+      currentCounters = nextCounters;
+      nextCounters = counters;
     }
     return live > 0 && scratch.stamps[this.#accept] === step;
+  }
+
+  /** Whether consuming state `state` takes the code point `code`. */
+  #advances(state: number, code: number): boolean {
+    const kind = this.#kinds[state];
+    if (kind === CODE) return this.#arguments[state] === code;
+    return kind === SET && (this.#sets[this.#arguments[state] ?? 0]?.has(code) ?? false);
   }
 
   /**
@@ -148,7 +218,7 @@ export class LinearMatcher {
    * per step, and lists the consuming (and accepting) ones with the smallest counter that reaches
    * them. Returns the length of `list`.
    *
-   * Without counters this is a plain depth-first walk. With counters, ε-edges add 0 or 1 to the
+   * Without counters this is a plain depth-first walk (#plainClosure). With counters, ε-edges add 0 or 1 to the
    * counter or reset it to 0, and a heap ordered by counter settles each state at its smallest
    * value first (Dijkstra). A reset, though, yields 0 whatever reached it, so it must enter the
    * heap at 0 before anything it could improve is settled: a first walk, blind to counters, finds
@@ -157,35 +227,20 @@ export class LinearMatcher {
    * reach its own end without consuming (bodies are non-nullable and counters do not nest).
    */
   #closure(sources: number, list: Int32Array, listCounters: Int32Array, step: number): number {
+    if (!this.#counts) return this.#plainClosure(sources, list, step);
     const { stamps, stackStates, stackCounters, sourceStates, sourceCounters } = scratch;
-    let top = 0;
-    if (this.#counts) {
-      top = this.#resetsReachable(sources, step);
-      for (let index = 0; index < sources; index++) {
-        top = this.#push(sourceStates[index] ?? 0, sourceCounters[index] ?? 0, top);
-      }
-    } else {
-      for (let index = 0; index < sources; index++) {
-        stackStates[index] = sourceStates[index] ?? 0;
-        stackCounters[index] = sourceCounters[index] ?? 0;
-      }
-      top = sources;
+    let top = this.#resetsReachable(sources, step);
+    for (let index = 0; index < sources; index++) {
+      top = this.#push(sourceStates[index] ?? 0, sourceCounters[index] ?? 0, top);
     }
     let length = 0;
     while (top > 0) {
-      let state: number;
-      let value: number;
-      if (this.#counts) {
-        state = stackStates[0] ?? 0;
-        value = stackCounters[0] ?? 0;
-        top = heapPop(top);
-      } else {
-        top--;
-        state = stackStates[top] ?? 0;
-        value = stackCounters[top] ?? 0;
-      }
+      const state = stackStates[0] ?? 0;
+      const value = stackCounters[0] ?? 0;
+      top = heapPop(top);
       if (stamps[state] === step) continue;
       stamps[state] = step;
+      scratch.settled++;
       const kind = this.#kinds[state];
       const next = this.#next[state] ?? 0;
       switch (kind) {
@@ -218,6 +273,42 @@ export class LinearMatcher {
   }
 
   /**
+   * #closure for programs without counters (nearly all): the same walk, depth-first, with the
+   * program's arrays in locals and every counter left at 0. This is the hot loop of matching.
+   */
+  #plainClosure(sources: number, list: Int32Array, step: number): number {
+    const { stamps, stackStates, sourceStates } = scratch;
+    const kinds = this.#kinds;
+    const nexts = this.#next;
+    const alternatives = this.#alternative;
+    let top = 0;
+    for (let index = 0; index < sources; index++) {
+      const state = sourceStates[index] as number;
+      if (stamps[state] !== step) stackStates[top++] = state;
+    }
+    let length = 0;
+    let settled = 0;
+    while (top > 0) {
+      const state = stackStates[--top] as number;
+      if (stamps[state] === step) continue;
+      stamps[state] = step;
+      settled++;
+      const kind = kinds[state] as number;
+      if (kind === SPLIT) {
+        const alternative = alternatives[state] as number;
+        if (alternative >= 0 && stamps[alternative] !== step) stackStates[top++] = alternative;
+        const next = nexts[state] as number;
+        if (stamps[next] !== step) stackStates[top++] = next;
+      } else {
+        // CODE, SET or ACCEPT: the only other kinds a program without counters holds.
+        list[length++] = state;
+      }
+    }
+    scratch.settled += settled;
+    return length;
+  }
+
+  /**
    * The first walk of a counting closure: pushes onto the (empty) heap, at counter 0, every reset
    * reachable from the sources by ε-edges. Uses `seen` stamps, not the settling ones. Returns the
    * heap's size.
@@ -242,12 +333,10 @@ export class LinearMatcher {
     return heap;
   }
 
+  /** Queues `state` at counter `value` on the closure's heap, unless already settled. */
   #push(state: number, value: number, top: number): number {
     if (scratch.stamps[state] === scratch.step) return top;
-    if (this.#counts) return heapPush(state, value, top);
-    scratch.stackStates[top] = state;
-    scratch.stackCounters[top] = value;
-    return top + 1;
+    return heapPush(state, value, top);
   }
 }
 
@@ -377,6 +466,7 @@ function nullable(expression: Expression): boolean {
 // sized for the largest program compiled so far.
 const scratch = {
   step: 0,
+  settled: 0,
   stamps: new Int32Array(0),
   seen: new Int32Array(0),
   walk: new Int32Array(0),

@@ -1,3 +1,4 @@
+import { ByteBoundedCache } from './byte-bounded-cache.ts';
 import { HeraldError } from './errors.ts';
 import { ExpressionTooComplexError } from './linear-matcher.ts';
 import { compileUriTemplate, parseUriTemplate } from './uri-template.ts';
@@ -42,16 +43,12 @@ function plainBytes(source: string): number {
 
 interface CacheEntry {
   readonly selector: TopicSelector;
-  readonly bytes: number;
   /** The shared one-element list of subscriptions with only this selector (compileSelectors). */
   single: readonly TopicSelector[] | undefined;
 }
 
 // Many subscribers share the same selectors; compiling a template once saves work and memory.
-// A Map keeps insertion order: a hit moves its entry to the end, so eviction from the front
-// drops the least recently used.
-const cache = new Map<string, CacheEntry>();
-let cachedBytes = 0;
+const cache = new ByteBoundedCache<CacheEntry>(MAX_SELECTOR_CACHE_BYTES);
 
 function compile(source: string): { selector: TopicSelector; bytes: number } {
   if (source === '*') {
@@ -94,19 +91,10 @@ function compile(source: string): { selector: TopicSelector; bytes: number } {
 
 function cacheEntry(source: string): CacheEntry {
   let entry = cache.get(source);
-  if (entry !== undefined) {
-    cache.delete(source);
-    cache.set(source, entry);
-    return entry;
-  }
-  const { selector, bytes } = compile(source);
-  entry = { selector, bytes, single: undefined };
-  cache.set(source, entry);
-  cachedBytes += bytes;
-  for (const [oldest, { bytes: oldestBytes }] of cache) {
-    if (cachedBytes <= MAX_SELECTOR_CACHE_BYTES || oldest === source) break;
-    cache.delete(oldest);
-    cachedBytes -= oldestBytes;
+  if (entry === undefined) {
+    const { selector, bytes } = compile(source);
+    entry = { selector, single: undefined };
+    cache.set(source, entry, bytes);
   }
   return entry;
 }
@@ -122,7 +110,7 @@ export function compileSelector(source: string): TopicSelector {
 
 /** The bytes the selector cache holds now, for tests and metrics. */
 export function selectorCacheBytes(): number {
-  return cachedBytes;
+  return cache.bytes;
 }
 
 // Most subscriptions have one selector: subscribers of the same one share its one-element list,

@@ -1,6 +1,9 @@
-import { URLPattern } from 'urlpattern-polyfill/urlpattern';
+import { ByteBoundedCache } from './byte-bounded-cache.ts';
 import { HeraldError } from './errors.ts';
-import type { TopicSelector } from './topic-selector.ts';
+import { ExpressionTooComplexError } from './linear-matcher.ts';
+import { UnsupportedRegExpError } from './regexp-subset.ts';
+import { MAX_SELECTOR_CACHE_BYTES, type TopicSelector } from './topic-selector.ts';
+import { MAX_URL_PATTERN_STATES, UrlPatternMatcher } from './url-pattern-matcher.ts';
 
 /*
  * Draft-08 topic matchers (draft-dunglas-mercure-08, "Matcher Types"): `exact` compares bytes,
@@ -12,7 +15,8 @@ import type { TopicSelector } from './topic-selector.ts';
  *
  * The URL Pattern implementation is `urlpattern-polyfill`'s class, imported without installing
  * it globally: Node 24 has a native `URLPattern` and Node 20 does not, and matching must be the
- * same on every Node version Herald runs on.
+ * same on every Node version Herald runs on. Its regular expressions run on Herald's linear
+ * matcher, not V8's backtracking one (url-pattern-matcher.ts).
  */
 
 /** The matcher types Herald supports, by their canonical (case-sensitive) names. */
@@ -44,15 +48,15 @@ export function hasForbiddenCharacter(value: string): boolean {
 
 const ANY: TopicSelector = Object.freeze({ source: '*', kind: 'any', matches: () => true });
 
-const MAX_CACHED = 10_000;
 // Many subscribers share matchers; compiling a pattern once saves work and memory. Keyed by
-// hub URL too: a relative pattern means something else under another base.
-const exactCache = new Map<string, TopicSelector>();
-const patternCache = new Map<string, TopicSelector>();
+// hub URL too: a relative pattern means something else under another base. Bounded in bytes
+// like the draft-07 selector cache (see MAX_SELECTOR_CACHE_BYTES), each with its own bound.
+const exactCache = new ByteBoundedCache<TopicSelector>(MAX_SELECTOR_CACHE_BYTES);
+const patternCache = new ByteBoundedCache<TopicSelector>(MAX_SELECTOR_CACHE_BYTES);
 
-function remember(cache: Map<string, TopicSelector>, key: string, selector: TopicSelector): void {
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, selector);
+/** Estimated bytes of a selector object and its source string. */
+function selectorBytes(source: string): number {
+  return 120 + source.length * 2;
 }
 
 /**
@@ -86,29 +90,39 @@ export function compileUrlPattern(pattern: string, hubUrl: string): TopicSelecto
   const key = `${hubUrl}\u0000${pattern}`;
   const cached = patternCache.get(key);
   if (cached !== undefined) return cached;
-  let compiled: URLPattern;
+  let compiled: UrlPatternMatcher;
   try {
-    compiled = new URLPattern(pattern, hubUrl);
-  } catch {
-    // The compiler's own message names internals; the client gets a plain explanation.
-    throw new HeraldError(
-      'HERALD_ERR_INVALID_MATCHER',
-      `"${pattern}" is not a well-formed URL Pattern.`,
-    );
+    compiled = UrlPatternMatcher.compile(pattern, hubUrl);
+  } catch (error) {
+    throw refusalOf(pattern, error);
   }
   const selector: TopicSelector = {
     source: pattern,
     kind: 'urlpattern',
-    matches: (topic) => {
-      try {
-        return compiled.test(topic, hubUrl);
-      } catch {
-        return false;
-      }
-    },
+    matches: (topic) => compiled.matches(topic, hubUrl),
   };
-  remember(patternCache, key, selector);
+  patternCache.set(key, selector, selectorBytes(key) + compiled.byteSize);
   return selector;
+}
+
+function refusalOf(pattern: string, error: unknown): HeraldError {
+  if (error instanceof ExpressionTooComplexError) {
+    return new HeraldError(
+      'HERALD_ERR_MATCHER_TOO_COMPLEX',
+      `This URL Pattern compiles to more than ${MAX_URL_PATTERN_STATES} matcher states; use fewer wildcards, groups or repetitions.`,
+    );
+  }
+  if (error instanceof UnsupportedRegExpError) {
+    return new HeraldError(
+      'HERALD_ERR_INVALID_MATCHER',
+      `"${pattern}" uses a regular-expression feature Herald does not match (it matches URL Patterns in linear time, so backreferences, lookaround, \\b and \\p{…} in regexp groups are refused): ${error.message}`,
+    );
+  }
+  // The compiler's own message names internals; the client gets a plain explanation.
+  return new HeraldError(
+    'HERALD_ERR_INVALID_MATCHER',
+    `"${pattern}" is not a well-formed URL Pattern.`,
+  );
 }
 
 function exactSelector(match: string): TopicSelector {
@@ -116,7 +130,7 @@ function exactSelector(match: string): TopicSelector {
   if (selector === undefined) {
     // Byte for byte: no base URL, no normalization, and `{` means nothing (unlike draft-07).
     selector = { source: match, kind: 'exact', matches: (topic) => topic === match };
-    remember(exactCache, match, selector);
+    exactCache.set(match, selector, selectorBytes(match));
   }
   return selector;
 }
