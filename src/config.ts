@@ -73,6 +73,13 @@ export interface HeraldConfig {
   readonly publishRate: number | null;
   /** Updates one publisher may send at once before the rate applies (the token bucket's size). */
   readonly publishBurst: number;
+  /**
+   * With `subscriptions`: subscription events per second one client address may cause (each
+   * selector's start and end count one each); `null`: no limit.
+   */
+  readonly presenceRate: number | null;
+  /** Subscription events one client address may cause at once before the rate applies. */
+  readonly presenceBurst: number;
   readonly maxTopicsPerUpdate: number;
   readonly maxUpdatesPerPublish: number;
   readonly maxSelectorsPerSubscription: number;
@@ -193,6 +200,8 @@ export const DEFAULTS = Object.freeze({
   trustedProxies: [],
   publishRate: 1000,
   publishBurst: 2000,
+  presenceRate: 100,
+  presenceBurst: 1000,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,

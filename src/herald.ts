@@ -70,6 +70,10 @@ export async function startHerald(
     config.publishRate === null
       ? undefined
       : new RateLimiter({ perSecond: config.publishRate, burst: config.publishBurst });
+  const presenceRate =
+    !config.subscriptions || config.presenceRate === null
+      ? undefined
+      : new RateLimiter({ perSecond: config.presenceRate, burst: config.presenceBurst });
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
 
@@ -171,6 +175,7 @@ export async function startHerald(
     streamsPerClient,
     trustedProxies,
     publishRate,
+    presenceRate,
     closing: () => closing !== undefined,
     metrics,
     metricsExposition: runtime.metricsExposition ?? (() => metrics.registry.metrics()),

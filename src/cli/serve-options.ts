@@ -53,6 +53,8 @@ export const SERVE_FLAGS = {
   'trust-proxy': { type: 'string', multiple: true },
   'publish-rate': { type: 'string' },
   'publish-burst': { type: 'string' },
+  'presence-rate': { type: 'string' },
+  'presence-burst': { type: 'string' },
   ui: { type: 'boolean' },
   subscriptions: { type: 'boolean' },
   'refuse-duplicate-ids': { type: 'boolean' },
@@ -96,6 +98,9 @@ ${JWT_HELP}
                              (repeatable)                          HERALD_TRUST_PROXY (comma list)
   --publish-rate <n>         updates per second per publisher, 0 for no limit   HERALD_PUBLISH_RATE (1000)
   --publish-burst <n>        updates a publisher may send at once  HERALD_PUBLISH_BURST (2000)
+  --presence-rate <n>        subscription events per second per client address (with
+                             --subscriptions), 0 for no limit      HERALD_PRESENCE_RATE (100)
+  --presence-burst <n>       subscription events a client may cause at once   HERALD_PRESENCE_BURST (1000)
   --ui                       serve the web UI (debugger, dashboard) at /ui/   HERALD_UI (off; on in development mode)
   --subscriptions            subscription events and API (presence)   HERALD_SUBSCRIPTIONS (off)
   --refuse-duplicate-ids     409 for an id already in history (idempotent retries)
@@ -244,6 +249,8 @@ type LimitOptions = Pick<
   | 'trustedProxies'
   | 'publishRate'
   | 'publishBurst'
+  | 'presenceRate'
+  | 'presenceBurst'
 >;
 
 /** The abuse limits: header size, slow requests, streams per client, publish rate. */
@@ -273,6 +280,9 @@ function parseLimits(
   const rate = optional(pick('publish-rate', 'HERALD_PUBLISH_RATE'), (v, n) =>
     integer(v, n, 0, 10_000_000),
   );
+  const presenceRate = optional(pick('presence-rate', 'HERALD_PRESENCE_RATE'), (v, n) =>
+    integer(v, n, 0, 10_000_000),
+  );
   const [proxiesName, proxies] = pickList('trust-proxy', 'HERALD_TRUST_PROXY') ?? ['', undefined];
   if (proxies !== undefined) {
     try {
@@ -291,6 +301,10 @@ function parseLimits(
     trustedProxies: proxies,
     publishRate: rate === 0 ? null : rate,
     publishBurst: optional(pick('publish-burst', 'HERALD_PUBLISH_BURST'), (v, n) =>
+      integer(v, n, 1, 10_000_000),
+    ),
+    presenceRate: presenceRate === 0 ? null : presenceRate,
+    presenceBurst: optional(pick('presence-burst', 'HERALD_PRESENCE_BURST'), (v, n) =>
       integer(v, n, 1, 10_000_000),
     ),
   };

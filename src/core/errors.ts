@@ -36,6 +36,10 @@ export const ERROR_CATALOG = {
   HERALD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   HERALD_ERR_TOO_MANY_STREAMS: { status: 429, title: 'Too many open streams from this client' },
   HERALD_ERR_RATE_LIMITED: { status: 429, title: 'Publish rate limit exceeded' },
+  HERALD_ERR_PRESENCE_RATE_LIMITED: {
+    status: 429,
+    title: 'Subscription event rate limit exceeded',
+  },
   HERALD_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   HERALD_ERR_BACKEND_UNAVAILABLE: { status: 503, title: 'History backend unavailable' },
   HERALD_ERR_SHUTTING_DOWN: { status: 503, title: 'Hub is shutting down' },

@@ -23,6 +23,8 @@ export interface RouteContext {
   readonly trustedProxies: BlockList | undefined;
   /** Each publisher's token bucket, when publishing is rate-limited. */
   readonly publishRate: RateLimiter | undefined;
+  /** With subscription events on: subscription events per client address (presence-admission.ts). */
+  readonly presenceRate: RateLimiter | undefined;
   /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
   readonly closing: () => boolean;
   readonly metrics: HeraldMetrics;

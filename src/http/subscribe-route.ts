@@ -9,6 +9,7 @@ import type { HubRequest, HubResponse } from './http-message.ts';
 import type { SseConnectionLimits } from './sse-connection.ts';
 import { SseConnection } from './sse-connection.ts';
 import { admitStream } from './stream-admission.ts';
+import { chargePresence } from './presence-admission.ts';
 import { STREAM_HEADERS } from './stream-headers.ts';
 import { hubUrlOf } from './hub-url.ts';
 import { setRequestDialect } from './request-dialect.ts';
@@ -79,6 +80,12 @@ export async function handleSubscribe(
     maxMatchers: context.config.maxSelectorsPerSubscription,
     hubUrl: hubUrlOf(req, context.config.tls !== null),
   });
+  chargePresence(
+    context.presenceRate,
+    context,
+    req,
+    query.dialect === '07' ? query.selectors.length : query.matchers.length,
+  );
   const grants = await subscriberGrants(context, req, query.dialect === '07' ? url : undefined);
   const lastEventId = requestedLastEventId(req, query.lastEventId);
   const opened = await context.hub.subscribe({

@@ -44,9 +44,9 @@ const SAMPLES: Readonly<Record<string, string>> = {
   // Either alone is refused (both or neither), by flag and by variable alike.
   'tls-cert': '/etc/herald/cert.pem',
   'tls-key': '/etc/herald/key.pem',
-  'jwt-key': 'k'.repeat(40),
-  'publisher-jwt-key': 'p'.repeat(40),
-  'subscriber-jwt-key': 's'.repeat(40),
+  'jwt-key': 'k'.repeat(64),
+  'publisher-jwt-key': 'p'.repeat(64),
+  'subscriber-jwt-key': 's'.repeat(64),
   'jwks-url': 'https://keys.example/jwks.json',
   'publisher-jwks-url': 'https://keys.example/publisher.json',
   'subscriber-jwks-url': 'https://keys.example/subscriber.json',
@@ -68,6 +68,8 @@ const SAMPLES: Readonly<Record<string, string>> = {
   workers: '2',
   'jwt-clock-tolerance': '5s',
   'max-header-size': '32768',
+  'presence-rate': '7',
+  'presence-burst': '70',
   'headers-timeout': '5s',
   'request-timeout': '30s',
   'max-streams-per-client': '50',
@@ -80,7 +82,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
 /** What parsing gives, with the names of flags and variables taken out of error messages. */
 function outcome(argv: string[], env: Record<string, string>, name: string): unknown {
   try {
-    return parseServeOptions(argv, { HERALD_JWT_KEY: 'b'.repeat(40), ...env });
+    return parseServeOptions(argv, { HERALD_JWT_KEY: 'b'.repeat(64), ...env });
   } catch (error) {
     return `error: ${(error as Error).message.replaceAll(name, '<name>')}`;
   }
