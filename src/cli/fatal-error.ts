@@ -1,11 +1,12 @@
 import { StoreOpenError } from '../backends/store-open-error.ts';
+import { CommandFailure } from './command-failure.ts';
 import { OptionError } from './option-reading.ts';
 
 /** How a failure that stops Herald is told to the operator. */
 export interface FatalError {
   /** One message for stderr, without the `herald: ` prefix. */
   readonly message: string;
-  /** 2 for a configuration the operator must fix, 1 for anything else. */
+  /** 2 for a configuration the operator must fix, 3 for a hub's refusal, 1 for anything else. */
   readonly exitCode: number;
 }
 
@@ -14,6 +15,7 @@ export interface FatalError {
  * a port that cannot be bound says so; anything else is unexpected and keeps its stack.
  */
 export function describeFatal(error: unknown): FatalError {
+  if (error instanceof CommandFailure) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof OptionError || error instanceof StoreOpenError) {
     return { message: error.message, exitCode: 2 };
   }

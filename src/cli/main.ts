@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { checkConfigFromArgs, CONFIG_HELP } from './config-check.ts';
 import { withDevelopmentToken } from './development-token.ts';
 import { describeFatal } from './fatal-error.ts';
+import { PUBLISH_HELP, publishFromArgs } from './publish.ts';
+import { SUBSCRIBE_HELP, subscribeFromArgs } from './subscribe.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
-import { serve } from './serve.ts';
+import { serve, withDevelopmentKey } from './serve.ts';
 import { mintTokenFromArgs, TOKEN_HELP } from './token.ts';
 import { runWorker } from './worker.ts';
 import { superviseWorkers } from './workers.ts';
@@ -15,12 +17,15 @@ const HELP = `Usage: herald <command> [options]
 
 Commands:
   serve      run the hub (herald serve --help for its options)
+  publish    publish an update to a Mercure hub and print its id (herald publish --help)
+  subscribe  print a hub's updates, one per line, resuming across drops (herald subscribe --help)
   token      print a signed token for development (herald token --help)
   config     check a configuration file: herald config check <file> (herald config --help)
   version    print the version
 
-Exit status: 0 on success, 1 when something failed at run time, 2 for a usage or
-configuration error (the message names the flag, variable or file key).`;
+Exit status: 0 on success, 1 when something failed at run time (a port in use, no answer
+from the hub), 2 for a usage or configuration error (the message names the flag, variable or
+file key), 3 when a hub refused a publish or a subscription (its problem detail is shown).`;
 
 const output: Output = {
   out: (line) => process.stdout.write(line + '\n'),
@@ -43,8 +48,36 @@ async function main(argv: readonly string[]): Promise<void> {
         output.out(SERVE_HELP);
         return;
       }
-      const options = await withDevelopmentToken(parsed);
-      await (options.workers > 1 ? superviseWorkers(options, output) : serve(options, output));
+      const prepared = await withDevelopmentToken(withDevelopmentKey(parsed));
+      await (prepared.workers > 1 ? superviseWorkers(prepared, output) : serve(prepared, output));
+      return;
+    }
+    case 'publish': {
+      const id = await publishFromArgs(rest, process.env, process.stdin);
+      output.out(id === 'help' ? PUBLISH_HELP : id);
+      return;
+    }
+    case 'subscribe': {
+      const stop = new AbortController();
+      const abort = (): void => {
+        stop.abort();
+      };
+      process.once('SIGINT', abort);
+      process.once('SIGTERM', abort);
+      // A reader that went away (`| head -1`) ends the subscription as Ctrl-C does.
+      process.stdout.on('error', abort);
+      const result = await subscribeFromArgs(rest, process.env, {
+        line: (text) => {
+          output.out(text);
+        },
+        notice: (text) => {
+          output.err(`herald: ${text}`);
+        },
+        stop: stop.signal,
+      });
+      if (result === 'help') output.out(SUBSCRIBE_HELP);
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
       return;
     }
     case 'token': {

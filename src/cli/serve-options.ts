@@ -7,6 +7,7 @@ import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { trustedProxySet } from '../http/client-address.ts';
 import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
 import { readConfigFile } from './config-file.ts';
+import type { DevelopmentKey } from './development-key.ts';
 import { listPicker, OptionError, optionPicker, parseFlags } from './option-reading.ts';
 import type { PickList, PickOption } from './option-reading.ts';
 import { parseTlsOptions, TLS_FLAGS, TLS_HELP } from './tls-options.ts';
@@ -19,6 +20,11 @@ export interface ServeOptions {
   readonly development: boolean;
   /** The configuration file read (`--config`/`HERALD_CONFIG`), as given; none: `undefined`. */
   readonly configFile: string | undefined;
+  /**
+   * Development mode's key and where it is kept: set by `prepareDevelopmentMode` (serve.ts),
+   * which replaces the key generated here with the one the data directory keeps.
+   */
+  readonly developmentKey?: DevelopmentKey | undefined;
   /** The level structured logs are written at. */
   readonly logLevel: LogLevel;
   /** Processes serving the port: 1 serves in this process, more fork workers (node:cluster). */
@@ -449,7 +455,7 @@ function origins(found: [name: string, origins: string[]] | undefined): string[]
 }
 
 function randomKey(): string {
-  const bytes = new Uint8Array(32);
+  const bytes = new Uint8Array(64);
   crypto.getRandomValues(bytes);
   return Buffer.from(bytes).toString('base64url');
 }

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { redactRedisUrl } from '../backends/redis-url.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
-import { mintDevelopmentToken } from './development-token.ts';
+import type { DevelopmentKey } from './development-key.ts';
+import { keepDevelopmentKey, loadDevelopmentKey } from './development-key.ts';
 import type { ServeOptions } from './serve-options.ts';
 
 export interface Output {
@@ -11,11 +12,32 @@ export interface Output {
   err(line: string): void;
 }
 
+/**
+ * Development mode's key: the one an earlier start kept in the data directory, or a new one (kept
+ * once the hub listens). A configured key always wins: then nothing is read, and no development
+ * key is ever used. The publisher token is minted from it afterwards (`withDevelopmentToken`).
+ */
+export function withDevelopmentKey(options: ServeOptions): ServeOptions {
+  if (!options.development) return options;
+  const developmentKey = loadDevelopmentKey(options.herald.store);
+  return {
+    ...options,
+    developmentKey,
+    herald: {
+      ...options.herald,
+      publisherJwtKey: developmentKey.key,
+      subscriberJwtKey: developmentKey.key,
+    },
+  };
+}
+
 /** `herald serve` in one process: starts the hub, announces it, shuts it down on a signal. */
 export async function serve(options: ServeOptions, output: Output): Promise<void> {
   // Structured logs: JSON lines on stdout.
   const herald = await startHerald(options.herald, { logger: pino({ level: options.logLevel }) });
-  await announce(herald.hubUrl, herald.config, options.development, output);
+  // Only now, with the port held and the data directory made, is a new key written.
+  if (options.developmentKey !== undefined) keepDevelopmentKey(options.developmentKey);
+  announce(herald.hubUrl, herald.config, options.developmentKey, output);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -41,14 +63,16 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
  * Tells the operator what runs: development mode's token and commands, where history lives, the
  * UI, and last the "Herald listening on" line that scripts (and the CLI tests) wait for.
  */
-export async function announce(
+export function announce(
   hubUrl: string,
   config: HeraldConfig,
-  development: boolean,
+  developmentKey: DevelopmentKey | undefined,
   output: Output,
   workers: readonly number[] = [],
-): Promise<void> {
-  if (development) await announceDevelopmentMode(hubUrl, config, output);
+): void {
+  if (developmentKey !== undefined && config.developmentPublisherToken !== null) {
+    announceDevelopmentMode(hubUrl, config.developmentPublisherToken, developmentKey, output);
+  }
   output.out(describeHistory(config));
   if (config.ui) output.out(`Web UI: ${new URL('/ui/', hubUrl).href}`);
   if (workers.length > 0) {
@@ -70,23 +94,32 @@ function describeHistory(config: HeraldConfig): string {
   return `History: SQLite at ${resolve(config.store.path)} (${size}${age})`;
 }
 
-async function announceDevelopmentMode(
+function announceDevelopmentMode(
   hubUrl: string,
-  config: HeraldConfig,
+  token: string,
+  developmentKey: DevelopmentKey,
   output: Output,
-): Promise<void> {
-  // Development mode always runs on a generated HMAC key; the token is the one the web UI
-  // pre-fills, minted before the hub started.
-  const token = config.developmentPublisherToken ?? (await mintDevelopmentToken(config));
+): void {
   const topic = 'https://example.com/books/1';
+  const keyLines =
+    developmentKey.file === undefined
+      ? ['  A random key was generated for this run and anonymous subscribers are allowed.']
+      : [
+          `  The generated key is kept in ${developmentKey.file} (mode 0600), so the token below`,
+          '  works across restarts (delete the file for a new key). Anonymous subscribers are allowed.',
+        ];
+  const validity =
+    developmentKey.file === undefined
+      ? 'valid until this process exits'
+      : 'valid as long as the key file is kept';
   output.out(
     [
       '',
       '  DEVELOPMENT MODE: no JWT key was configured (--jwt-key or HERALD_JWT_KEY).',
-      '  A random key was generated for this run and anonymous subscribers are allowed.',
+      ...keyLines,
       '  Never run like this in production.',
       '',
-      '  Publisher token (publish and subscribe to every topic, valid until this process exits):',
+      `  Publisher token (publish and subscribe to every topic, ${validity}):`,
       `    ${token}`,
       '',
       '  Subscribe, in one terminal:',

@@ -107,9 +107,7 @@ export function superviseWorkers(options: ServeOptions, output: Output): Promise
       if (!announced && !stopping && slots.every((s) => s.listeningSince !== undefined)) {
         announced = true;
         const pids = live().map((w) => w.process.pid ?? 0);
-        announce(hubUrl, config, options.development, output, pids).catch((error: unknown) => {
-          output.err(`herald: ${String(error)}`);
-        });
+        announce(hubUrl, config, options.developmentKey, output, pids);
       }
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {

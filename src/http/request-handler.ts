@@ -11,6 +11,7 @@ import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
 import { RequestLog } from './request-log.ts';
 import { handlePublish } from './publish-route.ts';
+import { handleRoot } from './root-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
 import { readRequestTarget } from './request-target.ts';
@@ -80,6 +81,9 @@ export function createRequestHandler(
     }
     if (req.method === 'GET') {
       switch (path) {
+        case '/':
+          handleRoot(context, req, res);
+          return;
         case '/healthz':
           handleHealth(res);
           return;
