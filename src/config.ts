@@ -153,10 +153,21 @@ export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
   | {
       readonly kind: 'redis';
-      /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+      /**
+       * `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS; or
+       * `redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N]` (`rediss+sentinel://`
+       * for TLS): the master the Sentinels name, followed through failovers.
+       */
       readonly url: string;
       /** Every key starts with it: hubs that share a prefix share history. */
       readonly keyPrefix: string;
+      /**
+       * A publish is acknowledged only once this many replicas hold it (Redis `WAIT`), else
+       * 503 HERALD_ERR_BACKEND_UNAVAILABLE. 0 (the default): once the master stored it.
+       */
+      readonly minReplicas?: number | undefined;
+      /** How long a publish waits for `minReplicas` replicas (default 1 s). */
+      readonly minReplicasTimeoutMs?: number | undefined;
     };
 
 /** The key prefix of the Redis store unless told otherwise. */

@@ -30,6 +30,8 @@ export async function openBackend(config: HeraldConfig): Promise<Backend> {
         maxEvents: config.historySize,
         maxAgeMs: config.historyMaxAgeMs,
         refuseDuplicateIds: config.refuseDuplicateIds,
+        minReplicas: config.store.minReplicas,
+        minReplicasTimeoutMs: config.store.minReplicasTimeoutMs,
       });
     }
   }

@@ -14,11 +14,15 @@ import {
   wireIdOf,
 } from './redis-entry.ts';
 import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
-import { checkRedisUrl, redactRedisUrl } from './redis-url.ts';
+import { checkRedisUrl, isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.ts';
 import { StoreOpenError } from './store-open-error.ts';
 
 export interface RedisBackendOptions {
-  /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+  /**
+   * `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS; or
+   * `redis+sentinel://[user:pass@]host:port,…/mymaster[?db=N]` (`rediss+sentinel://`) to find
+   * the master through Sentinels and follow its failovers.
+   */
   readonly url: string;
   /** Every key this store uses starts with it, e.g. `herald:`. */
   readonly keyPrefix: string;
@@ -34,6 +38,13 @@ export interface RedisBackendOptions {
   readonly refuseDuplicateIds?: boolean | undefined;
   /** How long a command may wait for Redis's answer before the call fails as unavailable. */
   readonly commandTimeoutMs?: number;
+  /**
+   * Replicas that must hold an append before it is acknowledged (Redis `WAIT`); 0: the
+   * master's answer is enough. See `append`.
+   */
+  readonly minReplicas?: number | undefined;
+  /** How long an append waits for `minReplicas` replicas before failing as unavailable. */
+  readonly minReplicasTimeoutMs?: number | undefined;
 }
 
 /** An entry as XRANGE and XREAD give it: the stream id, then fields and values alternating. */
@@ -58,6 +69,10 @@ const TRIM_PASSES_PER_RUN = 20;
  */
 const TRIM_GRACE_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How long an append waits for `minReplicas` replicas unless told. */
+export const DEFAULT_MIN_REPLICAS_TIMEOUT_MS = 1_000;
+const MAY_STILL_BE_DELIVERED =
+  'It may still be delivered (and then resumable), or be lost if the master fails before a replica has it.';
 const CONNECT_TIMEOUT_MS = 5_000;
 // Reconnection (and live-read retry) delays: quick at first, then at most this.
 const MAX_RETRY_DELAY_MS = 1_000;
@@ -120,7 +135,12 @@ export class RedisBackend implements Backend {
     if (problem !== undefined) {
       throw new StoreOpenError(`Cannot use the Redis store ${shown}: ${problem}.`);
     }
+    const sentinelUrl = isSentinelUrl(options.url);
     let opened = false;
+    const minReplicas = options.minReplicas ?? 0;
+    const commandTimeout =
+      (options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) +
+      (minReplicas > 0 ? (options.minReplicasTimeoutMs ?? DEFAULT_MIN_REPLICAS_TIMEOUT_MS) : 0);
     const base: RedisOptions = {
       lazyConnect: true,
       // A command is sent only while connected, and never again after a lost reply: a publish
@@ -129,18 +149,21 @@ export class RedisBackend implements Backend {
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      commandTimeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
+      // The WAIT after an append blocks this connection up to its own timeout: allow for it.
+      commandTimeout,
       // At start-up an unreachable Redis is an error to report; once running, reconnect forever.
       retryStrategy: (attempt) => (opened ? retryDelay(attempt) : null),
       connectionName: 'herald',
+      ...sentinelOptions(options.url, () => opened),
     };
-    const commands = new Redis(options.url, base);
-    const feed = new Redis(options.url, {
+    const commands = sentinelUrl ? new Redis(base) : new Redis(options.url, base);
+    const feedOptions: RedisOptions = {
       ...base,
       connectionName: 'herald-feed',
       // The live read blocks in Redis for FEED_BLOCK_MS: give it that on top.
       commandTimeout: (options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) + FEED_BLOCK_MS,
-    });
+    };
+    const feed = sentinelUrl ? new Redis(feedOptions) : new Redis(options.url, feedOptions);
     // Failures surface through the commands that fail; without a listener ioredis prints them.
     let lastError: unknown;
     for (const connection of [commands, feed]) {
@@ -206,10 +229,41 @@ export class RedisBackend implements Backend {
       throw unavailable(describe(error), error);
     }
     const streamIds = assigned as string[];
+    await this.#awaitReplicas(updates.length);
     return updates.map((update, i) => ({
       ...update,
       id: update.id ?? wireIdOf(streamIds[i] ?? ''),
     }));
+  }
+
+  /**
+   * With `minReplicas`, an append is acknowledged only once that many replicas hold it: Redis
+   * replicates asynchronously, so the master's answer alone can be lost when a replica is
+   * promoted. `WAIT` covers every write this connection made before it, so the append just run.
+   * When too few replicas confirm in time the append is still stored on the master (and may
+   * be delivered), but it is not acknowledged: the publisher gets 503 and may retry.
+   */
+  async #awaitReplicas(count: number): Promise<void> {
+    const wanted = this.#options.minReplicas ?? 0;
+    if (wanted <= 0) return;
+    const timeoutMs = this.#options.minReplicasTimeoutMs ?? DEFAULT_MIN_REPLICAS_TIMEOUT_MS;
+    const what = count === 1 ? 'The update was' : `The ${count} updates were`;
+    let confirmed: number;
+    try {
+      confirmed = await this.#commands.wait(wanted, timeoutMs);
+    } catch (error) {
+      throw new HeraldError(
+        'HERALD_ERR_BACKEND_UNAVAILABLE',
+        `${what} stored on the Redis master, but waiting for ${wanted} replica(s) to confirm failed (${describe(error)}): not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+        { cause: error },
+      );
+    }
+    if (confirmed < wanted) {
+      throw new HeraldError(
+        'HERALD_ERR_BACKEND_UNAVAILABLE',
+        `${what} stored on the Redis master, but only ${confirmed} of the ${wanted} replica(s) required (--redis-min-replicas) confirmed within ${timeoutMs} ms: not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+      );
+    }
   }
 
   /**
@@ -433,6 +487,34 @@ export class RedisBackend implements Backend {
       throw unavailable(describe(error), error);
     }
   }
+}
+
+/**
+ * For a Sentinel URL: ioredis's own Sentinel support, which asks the Sentinels for the master
+ * on every (re)connection, so both connections follow a failover without a restart. Empty for
+ * a one-server URL.
+ */
+function sentinelOptions(url: string, opened: () => boolean): RedisOptions {
+  const target = parseSentinelUrl(url);
+  if (typeof target === 'string') return {};
+  return {
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.name,
+    role: 'master',
+    db: target.db,
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    // At start-up no reachable Sentinel is an error to report; once running, keep asking.
+    sentinelRetryStrategy: (attempt) => (opened() ? retryDelay(attempt) : null),
+    sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
+    // Drop the connection as soon as the Sentinels announce a new master, rather than when the
+    // old one's socket finally fails (it may be alive but demoted, or cut off).
+    failoverDetector: true,
+    // A demoted master answers writes with READONLY: reconnect (asking the Sentinels again),
+    // never resending the command, whose publish has already failed with 503.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
+  };
 }
 
 /** The stream id Redis issued last (0-0 for a stream that does not exist yet). */

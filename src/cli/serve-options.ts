@@ -50,6 +50,8 @@ export const SERVE_FLAGS = {
   'history-max-age': { type: 'string' },
   store: { type: 'string' },
   'redis-prefix': { type: 'string' },
+  'redis-min-replicas': { type: 'string' },
+  'redis-min-replicas-timeout': { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
   'max-header-size': { type: 'string' },
@@ -86,10 +88,16 @@ ${JWT_HELP}
                                                                    HERALD_PUBLISH_ORIGINS
   --heartbeat <duration>     keep-alive comment interval, e.g. 20s, 0 for none   HERALD_HEARTBEAT (20s)
   --store <store>            sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}), memory,
-                             or redis://[user:pass@]host:port[/db] (rediss:// for TLS)
+                             or redis://[user:pass@]host:port[/db] (rediss:// for TLS),
+                             or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N]
+                             (rediss+sentinel:// for TLS): the master the Sentinels name
                                                                    HERALD_STORE (sqlite)
   --redis-prefix <prefix>    key prefix in Redis; hubs sharing it share history
                                                                    HERALD_REDIS_PREFIX (${DEFAULT_REDIS_PREFIX})
+  --redis-min-replicas <n>   acknowledge a publish only once n Redis replicas have it (WAIT),
+                             else 503                              HERALD_REDIS_MIN_REPLICAS (0)
+  --redis-min-replicas-timeout <dur>  how long a publish waits for them
+                                                                   HERALD_REDIS_MIN_REPLICAS_TIMEOUT (1s)
   --history-size <n>         updates kept for resuming clients     HERALD_HISTORY_SIZE (100000)
   --history-max-age <dur>    age past which history is trimmed (sqlite, redis), 0 for none
                                                                    HERALD_HISTORY_MAX_AGE (7d)
@@ -165,10 +173,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   const tls = parseTlsOptions(pick);
   const port = optional(pick('port', 'HERALD_PORT'), (v, name) => integer(v, name, 0, 65_535));
   const heartbeat = optional(pick('heartbeat', 'HERALD_HEARTBEAT'), duration);
-  const store = withRedisPrefix(
-    optional(pick('store', 'HERALD_STORE'), parseStore),
-    pick('redis-prefix', 'HERALD_REDIS_PREFIX'),
-  );
+  const store = withRedisOptions(optional(pick('store', 'HERALD_STORE'), parseStore), pick);
   const maxAge = optional(pick('history-max-age', 'HERALD_HISTORY_MAX_AGE'), duration);
   const limits = parseLimits(pick, pickList);
   const corsOrigins = origins(pickList('cors-origin', 'HERALD_CORS_ORIGINS'));
@@ -357,12 +362,12 @@ function parseStore(value: string, name: string): StoreConfig {
   if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
     return { kind: 'sqlite', path: value.slice('sqlite:'.length) };
   }
-  if (/^rediss?:/i.test(value)) {
+  if (/^rediss?(\+sentinel)?:/i.test(value)) {
     const problem = checkRedisUrl(value);
     if (problem !== undefined) {
       // The URL may hold a password: show it masked.
       throw new OptionError(
-        `${name} is not a usable Redis URL (${problem}): "${redactRedisUrl(value)}". Use redis://[user:pass@]host:port[/db], or rediss:// for TLS.`,
+        `${name} is not a usable Redis URL (${problem}): "${redactRedisUrl(value)}". Use redis://[user:pass@]host:port[/db], or rediss:// for TLS, or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N].`,
       );
     }
     return { kind: 'redis', url: value, keyPrefix: DEFAULT_REDIS_PREFIX };
@@ -372,22 +377,43 @@ function parseStore(value: string, name: string): StoreConfig {
   );
 }
 
-/** Applies `--redis-prefix`, which only the Redis store has. */
-function withRedisPrefix(
+/** Applies `--redis-prefix` and `--redis-min-replicas[-timeout]`, which only the Redis store has. */
+function withRedisOptions(
   store: StoreConfig | undefined,
-  prefix: [string, string] | undefined,
+  pick: PickOption<keyof typeof SERVE_FLAGS>,
 ): StoreConfig | undefined {
-  if (prefix === undefined) return store;
-  const [name, value] = prefix;
+  const prefix = pick('redis-prefix', 'HERALD_REDIS_PREFIX');
+  const minReplicas = pick('redis-min-replicas', 'HERALD_REDIS_MIN_REPLICAS');
+  const timeout = pick('redis-min-replicas-timeout', 'HERALD_REDIS_MIN_REPLICAS_TIMEOUT');
+  const given = [prefix, minReplicas, timeout].filter((found) => found !== undefined);
+  if (given.length === 0) return store;
   if (store?.kind !== 'redis') {
-    throw new OptionError(`${name} applies to the Redis store only (--store redis://…).`);
-  }
-  if (value === '' || /[\s*?[\]]/.test(value)) {
     throw new OptionError(
-      `${name} must be a non-empty key prefix without spaces or glob characters (* ? [ ]); got "${value}".`,
+      `${given.map(([name]) => name).join(', ')} applies to the Redis store only (--store redis://…).`,
     );
   }
-  return { ...store, keyPrefix: value };
+  let configured: StoreConfig = store;
+  if (prefix !== undefined) {
+    const [name, value] = prefix;
+    if (value === '' || /[\s*?[\]]/.test(value)) {
+      throw new OptionError(
+        `${name} must be a non-empty key prefix without spaces or glob characters (* ? [ ]); got "${value}".`,
+      );
+    }
+    configured = { ...configured, keyPrefix: value };
+  }
+  if (minReplicas !== undefined) {
+    configured = { ...configured, minReplicas: integer(minReplicas[1], minReplicas[0], 0, 100) };
+  }
+  if (timeout !== undefined) {
+    const ms = duration(timeout[1], timeout[0]);
+    // WAIT with 0 waits forever: a publish must always get an answer.
+    if (ms < 1 || ms > 60_000) {
+      throw new OptionError(`${timeout[0]} must be from 1ms to 60s; got "${timeout[1]}".`);
+    }
+    configured = { ...configured, minReplicasTimeoutMs: ms };
+  }
+  return configured;
 }
 
 interface Workers {

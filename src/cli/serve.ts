@@ -89,7 +89,11 @@ function describeHistory(config: HeraldConfig): string {
   const age =
     config.historyMaxAgeMs === null ? '' : `, at most ${config.historyMaxAgeMs / 3_600_000} h old`;
   if (config.store.kind === 'redis') {
-    return `History: Redis at ${redactRedisUrl(config.store.url)}, keys ${config.store.keyPrefix}* (${size}${age})`;
+    const replicas =
+      (config.store.minReplicas ?? 0) > 0
+        ? `; a publish is acknowledged once ${config.store.minReplicas} replica(s) have it`
+        : '';
+    return `History: Redis at ${redactRedisUrl(config.store.url)}, keys ${config.store.keyPrefix}* (${size}${age}${replicas})`;
   }
   return `History: SQLite at ${resolve(config.store.path)} (${size}${age})`;
 }

@@ -85,6 +85,31 @@ const REFUSED: [string, string[], RegExp][] = [
     /--redis-prefix must be a non-empty key prefix without spaces or glob characters/,
   ],
   [
+    'a Sentinel URL without a master group',
+    ['--store', 'redis+sentinel://127.0.0.1:26379'],
+    /--store is not a usable Redis URL \(the path must name the master group the Sentinels monitor, e\.g\. \/mymaster\)/,
+  ],
+  [
+    'a Sentinel URL with a query other than db',
+    ['--store', 'redis+sentinel://127.0.0.1:26379/mymaster?timeout=5'],
+    /--store is not a usable Redis URL \(the query may only be a database number, e\.g\. \?db=0\)/,
+  ],
+  [
+    'unreachable Sentinels',
+    ['--store', 'redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster'],
+    /herald: Cannot use the Redis store redis\+sentinel:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2\/mymaster: All sentinels are unreachable/,
+  ],
+  [
+    '--redis-min-replicas without the Redis store',
+    ['--store', 'memory', '--redis-min-replicas', '1'],
+    /--redis-min-replicas applies to the Redis store only/,
+  ],
+  [
+    'a replica wait of 0 (WAIT would never answer)',
+    ['--store', REDIS_URL, '--redis-min-replicas', '1', '--redis-min-replicas-timeout', '0'],
+    /--redis-min-replicas-timeout must be from 1ms to 60s; got "0"/,
+  ],
+  [
     'an unreachable Redis',
     ['--store', 'redis://127.0.0.1:1'],
     /herald: Cannot use the Redis store redis:\/\/127\.0\.0\.1:1\/?: connect ECONNREFUSED 127\.0\.0\.1:1\.$/m,
@@ -112,13 +137,23 @@ test('a Redis password never appears in messages', async (t) => {
       HERALD_JWT_KEY: KEY,
     },
   );
+  const sentinels = runCli(
+    t,
+    ['serve', '--port', '0', '--store', `redis+sentinel://user:${secret}@127.0.0.1:1/mymaster`],
+    { HERALD_JWT_KEY: KEY },
+  );
   assert.equal(await bad.exited, 2);
   assert.equal(await unreachable.exited, 2);
+  assert.equal(await sentinels.exited, 2);
+  assert.match(
+    sentinels.stderr,
+    /Cannot use the Redis store redis\+sentinel:\/\/user:\*\*\*@127\.0\.0\.1:1\/mymaster/,
+  );
   assert.match(
     unreachable.stderr,
     /Cannot use the Redis store redis:\/\/user:\*\*\*@127\.0\.0\.1:1\/0/,
   );
-  for (const cli of [bad, unreachable]) {
+  for (const cli of [bad, unreachable, sentinels]) {
     assert.ok(!(cli.stdout + cli.stderr).includes(secret), cli.stderr);
   }
 });

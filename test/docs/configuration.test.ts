@@ -62,6 +62,8 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'history-max-age': '1h',
   store: 'memory',
   'redis-prefix': 'hub-a:',
+  'redis-min-replicas': '2',
+  'redis-min-replicas-timeout': '500ms',
   'max-body-size': '2048',
   'max-unsent-bytes': '4096',
   'log-level': 'warn',
