@@ -108,7 +108,8 @@ export class PrivateRedis {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
