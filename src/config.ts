@@ -85,6 +85,17 @@ export interface HeraldConfig {
   readonly maxSelectorsPerSubscription: number;
   /** Unsent bytes one stream may queue before it counts as a slow consumer and is dropped. */
   readonly maxUnsentBytes: number;
+  /**
+   * Unsent bytes all streams of the process may queue together. Past it, the streams holding the
+   * most are dropped as slow consumers until the total is back under it; they resume with
+   * Last-Event-ID.
+   */
+  readonly maxUnsentBytesTotal: number;
+  /**
+   * History replays (clients resuming with Last-Event-ID) that may run at once; more wait in
+   * arrival order, their response head held back until a replay slot is free.
+   */
+  readonly maxConcurrentReplays: number;
   /** How long shutdown waits for in-flight requests before cutting connections. */
   readonly shutdownTimeoutMs: number;
   /** Serve the web UI (debugger and dashboard) at /ui/; off by default, on in development mode. */
@@ -217,6 +228,8 @@ export const DEFAULTS = Object.freeze({
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,
   maxUnsentBytes: 1024 * 1024,
+  maxUnsentBytesTotal: 256 * 1024 * 1024,
+  maxConcurrentReplays: 32,
   shutdownTimeoutMs: 5_000,
   ui: false,
   developmentPublisherToken: null,

@@ -115,6 +115,7 @@ export async function startHerald(
     maxUpdatesPerPublish: config.maxUpdatesPerPublish,
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
     maxPendingBytes: config.maxUnsentBytes,
+    maxConcurrentReplays: config.maxConcurrentReplays,
     subscriptionEvents: config.subscriptions,
     onSubscriptionEventError: (error) => {
       logger.error({ err: error }, 'subscription event not stored');

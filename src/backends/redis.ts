@@ -50,8 +50,9 @@ export interface RedisBackendOptions {
 /** An entry as XRANGE and XREAD give it: the stream id, then fields and values alternating. */
 type RawEntry = [id: string, fields: string[]];
 
-// Updates a history read fetches per round trip: bounded memory however long the history is.
-const PAGE_SIZE = 500;
+// Updates a history read fetches per round trip: bounded memory however long the history is,
+// and a reply small enough to parse within the hub's replay slice (core/replay-scheduler.ts).
+const PAGE_SIZE = 100;
 // Updates one live read takes at once: one round trip carries many, yet a backlog of large
 // updates (up to a publish body each) never arrives as one huge reply.
 const FEED_COUNT = 200;

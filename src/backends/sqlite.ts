@@ -51,8 +51,9 @@ const RETAINED: unknown[] = [];
 
 // 2: ids may repeat (no UNIQUE constraint; an index on id, seq finds the newest occurrence).
 const SCHEMA_VERSION = 2;
-// Rows a replay reads per query: bounded memory however long the history is.
-const PAGE_SIZE = 500;
+// Rows a replay reads per query: bounded memory however long the history is, and a query short
+// enough (about a millisecond) to fit in the hub's replay slice (core/replay-scheduler.ts).
+const PAGE_SIZE = 100;
 // Rows one retention pass deletes, so that trimming never holds the event loop for long.
 const TRIM_BATCH = 5_000;
 
@@ -76,6 +77,11 @@ export class SqliteBackend implements Backend {
   #flushScheduled = false;
   #trimTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /**
+   * Rows stored, kept up to date by appends and trims: `count(*)` reads the whole table, and a
+   * metrics scrape must not hold the event loop for as long as history is big.
+   */
+  #rowCount: number;
 
   private constructor(
     db: Database.Database,
@@ -86,6 +92,9 @@ export class SqliteBackend implements Backend {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#nextId = createIdGenerator(this.#now, lastId);
+    // Counted once, at start-up, before anything is served.
+    this.#rowCount =
+      retain(db.prepare<[], { n: number }>('SELECT count(*) AS n FROM updates')).get()?.n ?? 0;
     this.#statements = {
       // Transactions prepare their own BEGIN/COMMIT/SAVEPOINT statements once per database.
       insertBatches: db.transaction((queue: readonly PendingAppend[]) =>
@@ -108,7 +117,6 @@ export class SqliteBackend implements Backend {
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
       ),
       newest: db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
-      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM updates'),
       trimCount: db.prepare<[number, number]>(
         'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE seq <= ? ORDER BY seq LIMIT ?)',
       ),
@@ -203,6 +211,7 @@ export class SqliteBackend implements Backend {
     });
     queue.forEach((pending, index) => {
       if (outcomes[index] !== null) return;
+      this.#rowCount += pending.updates.length;
       pending.resolve(pending.updates);
       for (const update of pending.updates) {
         for (const listener of this.#listeners) listener(update);
@@ -293,7 +302,7 @@ export class SqliteBackend implements Backend {
 
   historySize(): Promise<number> {
     if (this.#closed) return Promise.reject(unavailable('the store is closed'));
-    return Promise.resolve(this.#statements.count.get()?.n ?? 0);
+    return Promise.resolve(this.#rowCount);
   }
 
   lastEventId(): Promise<string | undefined> {
@@ -320,6 +329,7 @@ export class SqliteBackend implements Backend {
     if (maxAgeMs !== null) {
       removed += this.#statements.trimAge.run(this.#now() - maxAgeMs, TRIM_BATCH).changes;
     }
+    this.#rowCount = Math.max(0, this.#rowCount - removed);
     return removed;
   }
 

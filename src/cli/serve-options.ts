@@ -54,6 +54,8 @@ export const SERVE_FLAGS = {
   'redis-min-replicas-timeout': { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-unsent-bytes': { type: 'string' },
+  'max-unsent-bytes-total': { type: 'string' },
+  'max-concurrent-replays': { type: 'string' },
   'max-header-size': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
@@ -103,6 +105,10 @@ ${JWT_HELP}
                                                                    HERALD_HISTORY_MAX_AGE (7d)
   --max-body-size <bytes>    largest publish body (413 past it)    HERALD_MAX_BODY_SIZE (1048576)
   --max-unsent-bytes <bytes> queue past which a slow stream is dropped   HERALD_MAX_UNSENT_BYTES (1048576)
+  --max-unsent-bytes-total <bytes>  all streams' queues together; past it the largest are dropped
+                                                                   HERALD_MAX_UNSENT_BYTES_TOTAL (268435456)
+  --max-concurrent-replays <n>  history replays at once; more wait their turn
+                                                                   HERALD_MAX_CONCURRENT_REPLAYS (32)
   --max-header-size <bytes>  largest request head (431 past it)    HERALD_MAX_HEADER_SIZE (16384)
   --headers-timeout <dur>    time to send the headers (408 past it)   HERALD_HEADERS_TIMEOUT (10s)
   --request-timeout <dur>    time to send a whole request, 0 for none   HERALD_REQUEST_TIMEOUT (60s)
@@ -245,6 +251,14 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       ),
       maxUnsentBytes: optional(pick('max-unsent-bytes', 'HERALD_MAX_UNSENT_BYTES'), (v, n) =>
         integer(v, n, 1024, 1 << 30),
+      ),
+      maxUnsentBytesTotal: optional(
+        pick('max-unsent-bytes-total', 'HERALD_MAX_UNSENT_BYTES_TOTAL'),
+        (v, n) => integer(v, n, 1024, Number.MAX_SAFE_INTEGER),
+      ),
+      maxConcurrentReplays: optional(
+        pick('max-concurrent-replays', 'HERALD_MAX_CONCURRENT_REPLAYS'),
+        (v, n) => integer(v, n, 1, 100_000),
       ),
       ...limits,
     },

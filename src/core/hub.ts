@@ -4,6 +4,8 @@ import { HeraldError } from './errors.ts';
 import { PopularTopics } from './popular-topics.ts';
 import { Presence } from './presence.ts';
 import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
+import type { ReplaySlot } from './replay-scheduler.ts';
+import { ReplayScheduler } from './replay-scheduler.ts';
 import { encodeFrame } from './sse-frame.ts';
 import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
 import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
@@ -29,6 +31,11 @@ export interface HubOptions {
    * subscription is closed and the client resumes later.
    */
   readonly maxPendingBytes: number;
+  /**
+   * History replays that may run at once; more wait for a slot in arrival order (the client has
+   * no response head until then). Default: `DEFAULT_MAX_CONCURRENT_REPLAYS`.
+   */
+  readonly maxConcurrentReplays?: number | undefined;
   /** Called after each live update was written to every matching local subscriber. */
   readonly observeFanout?: ((seconds: number, deliveries: number) => void) | undefined;
   /**
@@ -59,6 +66,15 @@ export interface BusyTopic {
 // How many topics each side of the busiest-topics bookkeeping keeps.
 const POPULAR_TOPICS_KEPT = 64;
 const TOPIC_RATES_KEPT = 256;
+
+/** Replays that may run at once unless told otherwise. */
+export const DEFAULT_MAX_CONCURRENT_REPLAYS = 32;
+
+/**
+ * Longest a replay works before letting the event loop go round: one replay's slice per turn,
+ * so a health check or a publish waits about this long behind a resume storm.
+ */
+export const REPLAY_SLICE_MS = 2;
 
 /**
  * Running totals for observability: plain numbers that a metrics endpoint reads when scraped,
@@ -159,6 +175,10 @@ export class Hub {
   readonly #announced = new Map<Subscriber, Announcement>();
   /** Subscription events being stored, awaited by `settle()` before the backend closes. */
   readonly #inFlight = new Set<Promise<void>>();
+  /** Paces and bounds history replays (a resume storm must not freeze the hub). */
+  readonly replays: ReplayScheduler;
+  /** The replay slot of each subscriber whose history is being replayed. */
+  readonly #replaying = new Map<Subscriber, ReplaySlot>();
   readonly stats: HubStats = {
     published: 0,
     updatesDispatched: 0,
@@ -174,6 +194,10 @@ export class Hub {
       this.topicRates = new TopicRates(TOPIC_RATES_KEPT);
     }
     this.#index = new TopicIndex(this.#popular);
+    this.replays = new ReplayScheduler({
+      maxConcurrent: options.maxConcurrentReplays ?? DEFAULT_MAX_CONCURRENT_REPLAYS,
+      sliceMs: REPLAY_SLICE_MS,
+    });
     const presence = options.subscriptionEvents === true ? new Presence() : undefined;
     this.presence = presence;
     this.#unlisten = backend.onUpdate((update) => {
@@ -275,6 +299,15 @@ export class Hub {
       return { subscriber, subscriberId, resumedAfter: undefined, start: () => Promise.resolve() };
     }
 
+    // Waits its turn: only so many replays run at once, whatever the storm.
+    const slot = await this.replays.acquireSlot();
+    if (request.sink.closed) {
+      // Gone while waiting: nothing to replay. The caller sees the closed sink and unsubscribes.
+      slot.release();
+      this.#index.add(subscriber);
+      return { subscriber, subscriberId, resumedAfter: EARLIEST, start: () => Promise.resolve() };
+    }
+    this.#replaying.set(subscriber, slot);
     subscriber.pending = { frames: [], updates: [], ids: new Set(), bytes: 0 };
     this.#index.add(subscriber);
     let history: HistoryRead;
@@ -291,22 +324,14 @@ export class Hub {
     const { covers } = history;
     if (covers !== undefined) dropCovered(subscriber.pending, covers);
     const start = async (): Promise<void> => {
-      for await (const update of history.updates) {
-        if (subscriber.sink.closed) return;
-        // Already waiting in `pending`: it will be written from there, in live order. (A backend
-        // that tells covered updates apart has left none of those there: ids may repeat.)
-        const waiting = covers === undefined && subscriber.pending?.ids.has(update.id) === true;
-        if (waiting || !subscriber.accepts(update)) {
-          continue;
-        }
-        const frame = this.#frameOf(update);
-        this.stats.deliveries++;
-        this.stats.bytesDelivered += frame.byteLength;
-        if (!subscriber.sink.write(frame)) await subscriber.sink.drained();
+      try {
+        // A backend that tells covered updates apart has left none of those in `pending`: ids
+        // may repeat, so `pending` is then not looked up by id.
+        await this.#replay(subscriber, history.updates, slot, covers === undefined);
+      } finally {
+        slot.release();
+        this.#replaying.delete(subscriber);
       }
-      const frames = subscriber.pending?.frames ?? [];
-      subscriber.pending = undefined;
-      for (const frame of frames) subscriber.sink.write(frame);
     };
     return { subscriber, subscriberId, resumedAfter, start };
   }
@@ -317,6 +342,8 @@ export class Hub {
    */
   unsubscribe(subscriber: Subscriber): void {
     this.#index.delete(subscriber);
+    this.#replaying.get(subscriber)?.release();
+    this.#replaying.delete(subscriber);
     const announcement = this.#announced.get(subscriber);
     if (announcement === undefined) return;
     this.#announced.delete(subscriber);
@@ -407,6 +434,35 @@ export class Hub {
   #track(work: Promise<void>): void {
     this.#inFlight.add(work);
     void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  /**
+   * Writes the history, a slice at a time (see ReplayScheduler), then the live frames that
+   * arrived meanwhile; from then on the subscriber is live.
+   */
+  async #replay(
+    subscriber: Subscriber,
+    updates: AsyncIterable<Update> | Iterable<Update>,
+    slot: ReplaySlot,
+    skipPending: boolean,
+  ): Promise<void> {
+    const { sink } = subscriber;
+    for await (const update of updates) {
+      if (sink.closed || slot.released) return;
+      // Already waiting in `pending`: it will be written from there, in live order.
+      const waiting = skipPending && subscriber.pending?.ids.has(update.id) === true;
+      if (!waiting && subscriber.accepts(update)) {
+        const frame = this.#frameOf(update);
+        this.stats.deliveries++;
+        this.stats.bytesDelivered += frame.byteLength;
+        // A client that reads slowly holds no slot while its socket drains.
+        if (!sink.write(frame)) await slot.releaseWhile(sink.drained());
+      }
+      if (slot.sliceSpent) await slot.yield();
+    }
+    const frames = subscriber.pending?.frames ?? [];
+    subscriber.pending = undefined;
+    for (const frame of frames) sink.write(frame);
   }
 
   #frameOf(update: Update): Uint8Array {

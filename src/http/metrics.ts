@@ -87,6 +87,16 @@ export class HeraldMetrics {
       () => connections.expiredConnections,
     );
     gauge('herald_subscriptions', 'Subscribers in the topic index.', () => hub.subscriberCount);
+    gauge(
+      'herald_replays_running',
+      'History replays holding a slot (--max-concurrent-replays).',
+      () => hub.replays.active,
+    );
+    gauge(
+      'herald_replays_waiting',
+      'History replays waiting for a slot; their clients have no response head yet.',
+      () => hub.replays.waiting,
+    );
     total(
       'herald_dispatched_updates_total',
       'Live updates dispatched to local subscribers.',

@@ -66,6 +66,8 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'redis-min-replicas-timeout': '500ms',
   'max-body-size': '2048',
   'max-unsent-bytes': '4096',
+  'max-unsent-bytes-total': '8192',
+  'max-concurrent-replays': '3',
   'log-level': 'warn',
   workers: '2',
   'jwt-clock-tolerance': '5s',
