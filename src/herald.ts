@@ -140,7 +140,7 @@ export async function startHerald(
       throw error;
     }
   }
-  const connections = new ConnectionRegistry(config.heartbeatMs);
+  const connections = new ConnectionRegistry(config.heartbeatMs, config.maxUnsentBytesTotal);
   metrics.watch(hub, connections, backend);
   const streamsPerClient =
     config.maxStreamsPerClient === null

@@ -1,5 +1,6 @@
 import { COMMENT_FRAME } from '../core/sse-frame.ts';
 import type { SseConnection } from './sse-connection.ts';
+import { UnsentBudget } from './unsent-budget.ts';
 
 // setTimeout's longest delay (about 24.8 days); a later expiry re-arms when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -20,12 +21,18 @@ export class ConnectionRegistry {
   readonly #bucketOf = new Map<SseConnection, number>();
   #expiryTimer: NodeJS.Timeout | undefined;
   #expiryArmedFor: number | undefined;
-  /** Connections dropped because their unsent bytes passed the cap. */
+  /**
+   * Connections dropped as slow consumers: their unsent bytes passed the per-stream cap, or they
+   * were among the largest holders when all streams' unsent bytes passed the total.
+   */
   droppedSlowConsumers = 0;
+  /** The bound on every stream's unsent bytes together. */
+  readonly unsent: UnsentBudget<SseConnection>;
   /** Connections ended because their token expired. */
   expiredConnections = 0;
 
-  constructor(heartbeatMs: number | null) {
+  constructor(heartbeatMs: number | null, maxUnsentBytesTotal = Number.MAX_SAFE_INTEGER) {
+    this.unsent = new UnsentBudget(maxUnsentBytesTotal);
     if (heartbeatMs !== null) {
       this.#timer = setInterval(() => {
         for (const connection of this.#connections) connection.write(COMMENT_FRAME);
@@ -75,6 +82,7 @@ export class ConnectionRegistry {
   /** Ends every stream; clients reconnect (elsewhere, or here once the hub is back). */
   closeAll(): void {
     clearInterval(this.#timer);
+    this.unsent.close();
     clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     this.#expiryArmedFor = undefined;

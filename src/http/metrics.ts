@@ -70,6 +70,11 @@ export class HeraldMetrics {
         },
       });
     gauge('herald_connections', 'Open event streams.', () => connections.size);
+    gauge(
+      'herald_unsent_bytes',
+      'Bytes queued for event streams and not yet sent, all streams together (at most --max-unsent-bytes-total).',
+      () => connections.unsent.measure(),
+    );
     new Gauge({
       name: 'herald_history_updates',
       help: 'Updates history holds for resuming clients.',

@@ -8,13 +8,21 @@ import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
 import type { HubResponse } from './http-message.ts';
 import type { ClosesWithResponse } from './request-log.ts';
+import type { HoldsUnsentBytes, UnsentBudget } from './unsent-budget.ts';
+
+const CRLF = Buffer.from('\r\n');
 
 export interface SseConnectionLimits {
   /** Queued bytes past which a replay pauses until the socket drains. */
   readonly highWaterMark: number;
   /** Queued bytes past which a consumer is too slow: the connection is dropped. */
   readonly maxUnsentBytes: number;
-  /** Called when a consumer is dropped for passing `maxUnsentBytes` (counted in metrics). */
+  /**
+   * The bound on unsent bytes of every stream together: each stream reports what it holds, and
+   * the budget drops the largest holders when the total passes it.
+   */
+  readonly budget: UnsentBudget<SseConnection>;
+  /** Called when a consumer is dropped as too slow, by its own cap or the total (metrics). */
   readonly onDrop: () => void;
   /**
    * Called once when the response closes, however it ended: unsubscribes and uncounts what the
@@ -29,14 +37,19 @@ export interface SseConnectionLimits {
  * client can neither hold server memory nor slow the others. The client resumes with
  * Last-Event-ID and loses nothing that history still holds.
  *
+ * Every stream also counts against a bound on all streams' unsent bytes together
+ * (unsent-budget.ts): past it, the streams holding the most are dropped the same way.
+ *
  * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket: the bytes
  * `res.write` would send, without its per-call cork, nextTick and three-piece writev. They are
  * queued and written by the process's flush queue (flush-queue.ts): one frame leaves as the
  * update's pre-framed chunk, shared by every subscriber (chunk-framing.ts); several frames
- * queued meanwhile leave as one chunk in one write. `end()` still goes through the response,
- * which writes the last chunk and keeps the connection reusable.
+ * queued meanwhile leave as one chunk written as a vector (one writev), so that the frames stay
+ * the ones every subscriber shares: a stalled reader holds references, not a copy of a burst.
+ * `end()` still goes through the response, which writes the last chunk and keeps the connection
+ * reusable.
  */
-export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
+export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, HoldsUnsentBytes {
   readonly #res: HubResponse;
   readonly #limits: SseConnectionLimits;
   /**
@@ -56,6 +69,8 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
   #queued: Uint8Array | Uint8Array[] | undefined;
   #queuedBytes = 0;
   #closed = false;
+  /** What this stream last reported to the unsent budget; kept by the budget. */
+  reportedUnsent = 0;
 
   constructor(res: HubResponse, limits: SseConnectionLimits) {
     this.#res = res;
@@ -69,7 +84,28 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
   responseClosed(): void {
     this.#closed = true;
     this.#queued = undefined;
+    this.#limits.budget.forget(this);
     this.#limits.onClose(this);
+  }
+
+  /** Bytes queued for this stream and not yet handed to the kernel. */
+  get unsentBytes(): number {
+    if (this.#closed) return 0;
+    const socket = this.#socket;
+    if (socket === undefined) return this.#early === undefined ? this.#res.writableLength : 0;
+    return socket.writableLength + this.#queuedBytes;
+  }
+
+  /** Drops this stream: what it holds is discarded, and its client resumes with Last-Event-ID. */
+  dropAsSlowConsumer(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queued = undefined;
+    this.#queuedBytes = 0;
+    this.#limits.budget.forget(this);
+    this.#limits.onDrop();
+    // The queue cannot be flushed to a client that does not read: discard it.
+    this.#res.destroy();
   }
 
   get closed(): boolean {
@@ -118,17 +154,15 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
       unsent = socket.writableLength + this.#queuedBytes;
     }
     if (unsent > this.#limits.maxUnsentBytes) {
-      this.#closed = true;
-      this.#queued = undefined;
-      this.#limits.onDrop();
-      // The queue cannot be flushed to a client that does not read: discard it.
-      this.#res.destroy();
+      this.dropAsSlowConsumer();
       return false;
     }
+    // Counted in the total, which drops the largest holders a moment after it passes its limit.
+    this.#limits.budget.report(this, unsent);
     return unsent < this.#limits.highWaterMark;
   }
 
-  /** Writes the queued frames to the socket in one write. */
+  /** Writes the queued frames to the socket: one chunk, one writev, the frames not copied. */
   flush(): void {
     const queued = this.#queued;
     const socket = this.#socket;
@@ -141,16 +175,16 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse {
       socket.write(this.#chunked ? chunkOf(queued) : queued);
       return;
     }
-    // Several frames: one chunk holding them all, one copy, one syscall.
-    const head = this.#chunked ? `${bytes.toString(16)}\r\n` : '';
-    const out = Buffer.allocUnsafe(head.length + bytes + (this.#chunked ? 2 : 0));
-    let at = out.write(head, 'latin1');
-    for (const frame of queued) {
-      out.set(frame, at);
-      at += frame.byteLength;
-    }
-    if (this.#chunked) out.write('\r\n', at, 'latin1');
-    socket.write(out);
+    // A zero-size chunk would end the body.
+    if (bytes === 0) return;
+    // Several frames: one chunk holding them all, written as a vector. Corked, the socket hands
+    // the pieces to one writev; the frames are the shared ones, never concatenated into a
+    // per-stream copy that a reader who stopped reading would pin.
+    socket.cork();
+    if (this.#chunked) socket.write(Buffer.from(`${bytes.toString(16)}\r\n`, 'latin1'));
+    for (const frame of queued) socket.write(frame);
+    if (this.#chunked) socket.write(CRLF);
+    socket.uncork();
   }
 
   async drained(): Promise<void> {

@@ -34,6 +34,7 @@ function streamLimits(context: RouteContext): SseConnectionLimits {
     limits = {
       highWaterMark: Math.min(REPLAY_HIGH_WATER_MARK, context.config.maxUnsentBytes),
       maxUnsentBytes: context.config.maxUnsentBytes,
+      budget: context.connections.unsent,
       onDrop: () => {
         context.connections.droppedSlowConsumers++;
       },
