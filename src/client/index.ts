@@ -9,6 +9,7 @@ export { publish } from './publish.ts';
 export type { PublishOptions, PublishUpdate } from './publish.ts';
 export { SUBSCRIBE_DEFAULTS } from './options.ts';
 export type {
+  ClientTimers,
   CredentialsMode,
   FetchFunction,
   HeadersSource,

@@ -14,6 +14,24 @@ export type TokenSource =
   string | (() => string | undefined | Promise<string | undefined>) | undefined;
 
 /** Request headers: a value, or a function called before every connection attempt. */
+/**
+ * The timer functions the client schedules with (backoff sleeps and the stall watch). Injectable
+ * so that a test can see the delays asked for instead of measuring wall-clock gaps, and so that a
+ * runtime with its own scheduling can take part.
+ */
+export interface ClientTimers {
+  setTimeout(callback: () => void, milliseconds: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The runtime's own timers, looked up when called (so that fake-timer libraries still work). */
+const GLOBAL_TIMERS: ClientTimers = {
+  setTimeout: (callback, milliseconds) => globalThis.setTimeout(callback, milliseconds),
+  clearTimeout: (handle) => {
+    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
+  },
+};
+
 export type HeadersSource =
   | Readonly<Record<string, string>>
   | (() => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>);
@@ -82,6 +100,12 @@ export interface SubscribeOptions {
    * @defaultValue `Math.random`
    */
   readonly random?: (() => number) | undefined;
+  /**
+   * The timers backoff sleeps and the stall watch are scheduled with.
+   *
+   * @defaultValue the global `setTimeout` and `clearTimeout`
+   */
+  readonly timers?: ClientTimers | undefined;
 }
 
 export interface ResolvedSubscribeOptions {
@@ -96,6 +120,7 @@ export interface ResolvedSubscribeOptions {
   readonly stallTimeout: number | null;
   readonly maxBufferSize: number | null;
   readonly random: () => number;
+  readonly timers: ClientTimers;
 }
 
 export const SUBSCRIBE_DEFAULTS = Object.freeze({
@@ -139,6 +164,7 @@ export function resolveSubscribeOptions(options: SubscribeOptions): ResolvedSubs
     stallTimeout,
     maxBufferSize,
     random: options.random ?? Math.random,
+    timers: options.timers ?? GLOBAL_TIMERS,
   };
 }
 

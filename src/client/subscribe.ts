@@ -99,7 +99,7 @@ class HeraldSubscription implements Subscription {
   #error: HeraldClientError | undefined;
   /** Aborts the attempt under way (request and body). */
   #attempt: AbortController | undefined;
-  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sleepTimer: unknown;
   #wakeSleeper: (() => void) | undefined;
   readonly #onAbort = () => {
     this.close();
@@ -417,7 +417,8 @@ class HeraldSubscription implements Subscription {
     if (timeout === null) return { touch() {}, stop() {}, stalled: false };
     let last = performance.now();
     let stalled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timers = this.#options.timers;
+    let timer: unknown;
     const check = () => {
       const idle = performance.now() - last;
       if (idle >= timeout) {
@@ -426,15 +427,15 @@ class HeraldSubscription implements Subscription {
         controller.abort();
         return;
       }
-      timer = setTimeout(check, timeout - idle);
+      timer = timers.setTimeout(check, timeout - idle);
     };
-    timer = setTimeout(check, timeout);
+    timer = timers.setTimeout(check, timeout);
     return {
       touch() {
         last = performance.now();
       },
       stop() {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         timer = undefined;
       },
       get stalled() {
@@ -446,13 +447,13 @@ class HeraldSubscription implements Subscription {
   #sleep(milliseconds: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(this.#sleepTimer);
+        this.#options.timers.clearTimeout(this.#sleepTimer);
         this.#sleepTimer = undefined;
         this.#wakeSleeper = undefined;
         resolve();
       };
       this.#wakeSleeper = wake;
-      this.#sleepTimer = setTimeout(wake, milliseconds);
+      this.#sleepTimer = this.#options.timers.setTimeout(wake, milliseconds);
     });
   }
 
