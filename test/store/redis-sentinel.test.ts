@@ -26,6 +26,8 @@ interface Outcome {
   readonly phase: Phase;
   readonly status: number;
   readonly body: string;
+  /** When the answer came (Date.now()). */
+  readonly at: number;
 }
 
 interface FailoverRun {
@@ -36,6 +38,8 @@ interface FailoverRun {
   /** Ids history holds after the failover, from the earliest, in order. */
   readonly kept: readonly string[];
   readonly nodes: readonly TestHub[];
+  /** Milliseconds from the SIGKILL to the first publish acknowledged after it. */
+  readonly outageMs: number;
 }
 
 async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<FailoverRun> {
@@ -66,7 +70,7 @@ async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<F
       const sentIn = phase;
       const node = nodes[(publisher + n) % nodes.length] ?? hub;
       const { status, body } = await node.publish({ topic: TOPIC, data });
-      outcomes.push({ publisher, data, phase: sentIn, status, body });
+      outcomes.push({ publisher, data, phase: sentIn, status, body, at: Date.now() });
       // Refusals come back at once: do not spin on them.
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -78,6 +82,7 @@ async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<F
   );
   const oldMaster = await topology.master();
   phase = 'failover';
+  const killedAt = Date.now();
   await oldMaster.stop('SIGKILL');
   await topology.failedOver(oldMaster);
   if (minReplicas > 0) {
@@ -139,6 +144,8 @@ async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<F
     delivered: streams.map((stream) => stream.events.map((e) => e.id ?? '')),
     kept: replay.events.map((e) => e.id ?? ''),
     nodes,
+    outageMs:
+      Math.min(...acknowledged.filter((o) => o.phase !== 'before').map((o) => o.at)) - killedAt,
   };
 }
 
@@ -186,7 +193,7 @@ test('Sentinel failover with --redis-min-replicas 1: every 200 is delivered in o
   }
   const waitRefusals = run.refused.filter((o) => o.body.includes('--redis-min-replicas'));
   assert.ok(run.refused.length > 0, 'publishes were refused during the failover');
-  const report = `min-replicas 1: ${run.acknowledged.length} acknowledged, 0 lost; ${run.refused.length} refused (${waitRefusals.length} for want of a replica)`;
+  const report = `min-replicas 1: ${run.acknowledged.length} acknowledged, 0 lost; ${run.refused.length} refused (${waitRefusals.length} for want of a replica); ${run.outageMs} ms from SIGKILL to the next 200 (old master rejoined as a replica)`;
   console.log(report);
   t.diagnostic(report);
 });
@@ -210,7 +217,7 @@ test('Sentinel failover without --redis-min-replicas: publishing resumes; the ac
       'every update acknowledged after the failover is delivered',
     );
   }
-  const report = `min-replicas 0: ${run.acknowledged.length} acknowledged, ${lost.length} lost by the failover (not in history afterwards); ${run.refused.length} refused`;
+  const report = `min-replicas 0: ${run.acknowledged.length} acknowledged, ${lost.length} lost by the failover (not in history afterwards); ${run.refused.length} refused; ${run.outageMs} ms from SIGKILL to the next 200`;
   console.log(report);
   t.diagnostic(report);
 });
