@@ -97,13 +97,18 @@ test('killed with SIGKILL mid-publish, the hub loses no acknowledged update', as
       }
     }
   });
-  const killAfter = 300 + Math.floor(Math.random() * 700);
-  await new Promise((resolve) => setTimeout(resolve, killAfter));
+  // Killed at a random point once enough was acknowledged: a count, not a time, so that a busy
+  // machine cannot make the test kill the hub before it has acknowledged anything.
+  const killAfter = 60 + Math.floor(Math.random() * 400);
+  for (let waited = 0; acknowledged.length < killAfter; waited += 10) {
+    assert.ok(waited < 60_000, `only ${acknowledged.length} acknowledged after 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   first.child.kill('SIGKILL');
   await first.exited;
   await Promise.all(publishers);
   t.diagnostic(
-    `${acknowledged.length} acknowledged of ${attempts} attempted; killed after ${killAfter} ms`,
+    `${acknowledged.length} acknowledged of ${attempts} attempted; killed after ${killAfter} acknowledgements`,
   );
   assert.ok(
     acknowledged.length > 50,
@@ -126,7 +131,7 @@ test('killed with SIGKILL mid-publish, the hub loses no acknowledged update', as
   assert.deepEqual(
     missing,
     [],
-    `${missing.length} acknowledged updates were lost (of ${acknowledged.length}, ${attempts} attempted, killed after ${killAfter} ms)`,
+    `${missing.length} acknowledged updates were lost (of ${acknowledged.length}, ${attempts} attempted, killed after ${killAfter} acknowledgements)`,
   );
 
   // Each publisher's updates are stored in the order it published them.
