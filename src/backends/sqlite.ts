@@ -7,6 +7,7 @@ import { HeraldError } from '../core/errors.ts';
 import { StoreOpenError } from './store-open-error.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
+import { isSubscriptionEvent, SUBSCRIPTIONS_PATH } from '../core/subscription-events.ts';
 
 export interface SqliteBackendOptions {
   /** The database file; created with its folder when missing. */
@@ -50,7 +51,8 @@ interface PendingAppend {
 const RETAINED: unknown[] = [];
 
 // 2: ids may repeat (no UNIQUE constraint; an index on id, seq finds the newest occurrence).
-const SCHEMA_VERSION = 2;
+// 3: a `presence` column: subscription events are retained apart from published updates.
+const SCHEMA_VERSION = 3;
 // Rows a replay reads per query: bounded memory however long the history is, and a query short
 // enough (about a millisecond) to fit in the hub's replay slice (core/replay-scheduler.ts).
 const PAGE_SIZE = 100;
@@ -103,8 +105,10 @@ export class SqliteBackend implements Backend {
       insertBatch: db.transaction((pending: PendingAppend) => {
         this.#insertBatch(pending);
       }),
-      insert: db.prepare<[string, string, string, number, string | null, number | null, number]>(
-        'INSERT INTO updates (id, topics, data, private, type, retry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      insert: db.prepare<
+        [string, string, string, number, string | null, number | null, number, number]
+      >(
+        'INSERT INTO updates (id, topics, data, private, type, retry, created_at, presence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       newestWithId: db.prepare<[string], Row>(
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1',
@@ -117,8 +121,14 @@ export class SqliteBackend implements Backend {
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
       ),
       newest: db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
-      trimCount: db.prepare<[number, number]>(
-        'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      // Per kind (published, presence), oldest first: the rows of that kind older than its newest
+      // `maxEvents`. Neither kind ever trims the other.
+      trimCount: db.prepare<[number, number, number, number, number]>(
+        `DELETE FROM updates WHERE seq IN (
+          SELECT seq FROM updates WHERE presence = ? AND seq <= (
+            SELECT seq FROM updates WHERE presence = ? ORDER BY seq DESC LIMIT 1 OFFSET ?
+          ) ORDER BY seq LIMIT ?
+        ) AND presence = ?`,
       ),
       trimAge: db.prepare<[number, number]>(
         'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE created_at < ? ORDER BY seq LIMIT ?)',
@@ -155,8 +165,9 @@ export class SqliteBackend implements Backend {
         db.exec(`${updatesTable('updates')}
           ${UPDATES_INDEXES}
           INSERT INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');`);
-      } else if (version.value === '1') {
-        migrateFromVersion1(db);
+      } else if (version.value === '1' || version.value === '2') {
+        if (version.value === '1') migrateFromVersion1(db);
+        migrateFromVersion2(db);
       } else if (version.value !== String(SCHEMA_VERSION)) {
         throw new Error(
           `schema version ${version.value} is not ${SCHEMA_VERSION}, the one this Herald knows`,
@@ -263,6 +274,7 @@ export class SqliteBackend implements Backend {
       update.type ?? null,
       update.retry ?? null,
       createdAt,
+      isSubscriptionEvent(update) ? 1 : 0,
     );
     this.#seqOf.set(update, Number(lastInsertRowid));
   }
@@ -323,8 +335,15 @@ export class SqliteBackend implements Backend {
     let removed = 0;
     const { maxEvents, maxAgeMs } = this.#options;
     if (maxEvents !== null) {
-      const newest = this.#statements.maxSeq.get()?.seq ?? 0;
-      removed += this.#statements.trimCount.run(newest - maxEvents, TRIM_BATCH).changes;
+      for (const presence of [0, 1]) {
+        removed += this.#statements.trimCount.run(
+          presence,
+          presence,
+          maxEvents,
+          TRIM_BATCH,
+          presence,
+        ).changes;
+      }
     }
     if (maxAgeMs !== null) {
       removed += this.#statements.trimAge.run(this.#now() - maxAgeMs, TRIM_BATCH).changes;
@@ -354,13 +373,15 @@ function updatesTable(name: string): string {
     private INTEGER NOT NULL,
     type TEXT,
     retry INTEGER,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    presence INTEGER NOT NULL DEFAULT 0
   );`;
 }
 
 const UPDATES_INDEXES = `
   CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
   CREATE INDEX IF NOT EXISTS updates_id ON updates (id, seq);
+  CREATE INDEX IF NOT EXISTS updates_presence ON updates (presence, seq);
 `;
 
 /**
@@ -377,6 +398,28 @@ function migrateFromVersion1(db: Database.Database): void {
       (SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0)) WHERE name = 'updates_v2';
     DROP TABLE updates;
     ALTER TABLE updates_v2 RENAME TO updates;
+    CREATE INDEX IF NOT EXISTS updates_created_at ON updates (created_at);
+    CREATE INDEX IF NOT EXISTS updates_id ON updates (id, seq);
+    UPDATE meta SET value = '2' WHERE key = 'schema';
+    COMMIT;`);
+}
+
+/**
+ * Version 2 counted subscription events in the same retention as published updates, so a
+ * client subscribing in a loop could trim what a publisher published. Version 3 marks them
+ * (`presence`), from their reserved topic, and trims each kind on its own.
+ */
+function migrateFromVersion2(db: Database.Database): void {
+  const columns = retain(
+    db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('updates')"),
+  ).all();
+  const addColumn = columns.some((column) => column.name === 'presence')
+    ? ''
+    : 'ALTER TABLE updates ADD COLUMN presence INTEGER NOT NULL DEFAULT 0;';
+  db.exec(`BEGIN IMMEDIATE;
+    ${addColumn}
+    UPDATE updates SET presence = 1
+      WHERE private = 1 AND topics LIKE '["${SUBSCRIPTIONS_PATH}/%';
     ${UPDATES_INDEXES}
     UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema';
     COMMIT;`);

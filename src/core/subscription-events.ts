@@ -48,6 +48,16 @@ export function topicCollectionId(topic: string): string {
   return `${SUBSCRIPTIONS_PATH}/${expandSegment(topic)}`;
 }
 
+/**
+ * Whether an update is one of the hub's subscription events (presence), which stores keep
+ * apart from published updates in their retention: presence must never evict what publishers
+ * published. Publishers cannot write these topics, so only hubs make such updates.
+ */
+export function isSubscriptionEvent(update: NewUpdate): boolean {
+  const topic = update.topics[0];
+  return update.private && topic !== undefined && topic.startsWith(`${SUBSCRIPTIONS_PATH}/`);
+}
+
 /** Whether a topic lies in the hub's own subscription-event namespace, which publishers may not use. */
 export function isReservedTopic(topic: string): boolean {
   return topic === SUBSCRIPTIONS_PATH || topic.startsWith(`${SUBSCRIPTIONS_PATH}/`);

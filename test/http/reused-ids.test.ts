@@ -177,7 +177,7 @@ test('a SQLite file of schema 1 (unique ids) is migrated when opened: history ke
   const db = new Database(path, { readonly: true });
   t.after(() => db.close());
   const meta = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string };
-  assert.equal(meta.value, '2');
+  assert.equal(meta.value, '3');
   const rows = db.prepare('SELECT seq, id FROM updates ORDER BY seq').all() as {
     seq: number;
     id: string;
