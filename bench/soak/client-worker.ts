@@ -89,7 +89,7 @@ function randomSelectors(): Selector[] {
   const count = 1 + Math.floor(next() * 3);
   const selectors: Selector[] = [];
   for (let i = 0; i < count; i++) {
-    if (next() < 0.05) {
+    if (next() < 0.02) {
       // A URI template over every topic of the feed.
       const prefix = `${config.topicBase}/`;
       selectors.push({

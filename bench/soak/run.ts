@@ -2,16 +2,16 @@
  * Soak benchmark (not a CI test): a built Herald (SQLite store) holds 10,000 event streams under
  * continuous churn while updates are published, for 10 minutes.
  *
- *   npm run build && node --import tsx bench/soak/run.ts [--connections 10000] [--workers 10]
+ *   npm run build && node --import tsx bench/soak/run.ts [--connections 10000] [--workers 5]
  *     [--duration 600] [--rate 50] [--burst-every 15]
  *
  * - Clients: `--workers` processes (bench/soak/client-worker.ts), each from its own 127.0.0.x
- *   addresses (two per process, so no address passes the hub's default 1,000 streams per
+ *   addresses (four per process, so no address passes the hub's default 1,000 streams per
  *   client), each keeping its share of `--connections` open: connect, subscribe to 1-3 random
- *   topics (5% a URI template over all of them), read (60%), read slowly (25%: half a second
+ *   topics (2% a URI template over all of them), read (60%), read slowly (25%: half a second
  *   on, one to five off) or never read (15%), leave after 10-120 s; a new one takes the place.
  * - Publishing: `--rate` updates per second of 200 B-2 KB on 100 topics, and every
- *   `--burst-every` seconds a JSON batch of 19 updates of 50 KB on one topic.
+ *   `--burst-every` seconds a JSON batch of 19 updates of 10 KB on one topic.
  * - Every second: the hub's RSS (/proc/PID/status). Every 100 ms: a `/healthz` request, timed.
  * - Loss: every acknowledged publish goes to the clients, which check each reading session
  *   when it ends (see client-worker.ts); a dropped session resumes with Last-Event-ID.
@@ -33,7 +33,7 @@ import type { SoakWorkerConfig, SoakWorkerReport } from './client-worker.ts';
 const { values } = parseArgs({
   options: {
     connections: { type: 'string', default: '10000' },
-    workers: { type: 'string', default: '10' },
+    workers: { type: 'string', default: '5' },
     duration: { type: 'string', default: '600' },
     rate: { type: 'string', default: '50' },
     'burst-every': { type: 'string', default: '15' },
@@ -99,7 +99,7 @@ for (let w = 0; w < WORKERS; w++) {
     host: '127.0.0.1',
     port: Number(url.port),
     path: url.pathname,
-    localAddresses: [`127.0.0.${10 + w * 2}`, `127.0.0.${11 + w * 2}`],
+    localAddresses: [0, 1, 2, 3].map((k) => `127.0.0.${10 + w * 4 + k}`),
     connections: Math.round(CONNECTIONS / WORKERS),
     rampSeconds: RAMP_S,
     minLifetimeSeconds: 10,
@@ -185,7 +185,7 @@ const publishTimer = setInterval(() => {
 const burstTimer = setInterval(() => {
   const topic = `${TOPIC_BASE}/${seq % TOPICS}`;
   void publish(
-    Array.from({ length: 19 }, (_, i) => ({ topic, data: `${seq}-${i} ${'b'.repeat(50_000)}` })),
+    Array.from({ length: 19 }, (_, i) => ({ topic, data: `${seq}-${i} ${'b'.repeat(10_000)}` })),
   );
   seq++;
 }, BURST_EVERY_S * 1000);
