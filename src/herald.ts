@@ -166,6 +166,17 @@ export async function startHerald(
     await releasePort();
     throw error;
   }
+  // A node that lagged past retention missed updates its subscribers should have had: rather
+  // than pretend continuity, end every stream, so that each client resumes with its
+  // Last-Event-ID and learns from history what it can still get.
+  backend.onFeedGap?.((gap) => {
+    metrics.countFeedGap();
+    logger.warn(
+      { after: gap.after, through: gap.through, endedStreams: connections.size },
+      'the live feed missed updates that retention removed before this node read them: ending every stream so that clients resume',
+    );
+    connections.closeAll();
+  });
   let closing: Promise<void> | undefined;
   const handler = createRequestHandler({
     config,

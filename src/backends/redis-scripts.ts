@@ -39,6 +39,8 @@ export const DUPLICATE_REPLY = 'HERALD_DUPLICATE_ID';
  *           update bodies, which may be a megabyte each;
  *   KEYS[3] a hash from publisher id to the stream id of the newest update with that id (an id
  *           may be reused), which finds it (and, when duplicates are refused, keeps ids unique).
+ *   KEYS[4] (TRIM only) a string: the stream id of the newest update retention removed, which
+ *           each node's live feed compares with the last update it delivered to notice a gap.
  * Only these scripts write them, so all three always describe the same updates.
  */
 
@@ -132,6 +134,8 @@ end
 if #doomed > 0 then
   redis.call('XDEL', stream, unpack(doomed))
   redis.call('XDEL', idlog, unpack(doomed))
+  -- The newest update ever removed: a node whose live feed is behind it missed some (a gap).
+  redis.call('SET', KEYS[4], doomed[#doomed])
 end
 return #doomed
 `);

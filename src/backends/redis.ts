@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { Backend, HistoryRead } from '../core/backend.ts';
+import type { Backend, FeedGap, HistoryRead } from '../core/backend.ts';
 import { EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
@@ -92,8 +92,9 @@ export class RedisBackend implements Backend {
   readonly #commands: Redis;
   readonly #feed: Redis;
   readonly #options: RedisBackendOptions;
-  readonly #keys: readonly [stream: string, idlog: string, ids: string];
+  readonly #keys: readonly [stream: string, idlog: string, ids: string, trimmed: string];
   readonly #listeners = new Set<(update: Update) => void>();
+  readonly #gapListeners = new Set<(gap: FeedGap) => void>();
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
   /** The stream id of every update the feed delivered, for `covers` (see `readAfter`). */
@@ -115,7 +116,7 @@ export class RedisBackend implements Backend {
     this.#feed = feed;
     this.#options = options;
     const prefix = options.keyPrefix;
-    this.#keys = [`${prefix}stream`, `${prefix}idlog`, `${prefix}ids`];
+    this.#keys = [`${prefix}stream`, `${prefix}idlog`, `${prefix}ids`, `${prefix}trimmed`];
     this.#lastSeen = lastSeen;
     this.#feedLoop = this.#readFeed();
     if (options.maxEvents !== null || options.maxAgeMs !== null) {
@@ -360,6 +361,11 @@ export class RedisBackend implements Backend {
     return () => this.#listeners.delete(listener);
   }
 
+  onFeedGap(listener: (gap: FeedGap) => void): () => void {
+    this.#gapListeners.add(listener);
+    return () => this.#gapListeners.delete(listener);
+  }
+
   /**
    * The live feed: reads the stream after the last update delivered, hands each update to the
    * listeners in stream order, and when Redis is away retries until it is back, then goes on
@@ -369,16 +375,27 @@ export class RedisBackend implements Backend {
     let failures = 0;
     while (!this.#closed) {
       let reply: [key: string, entries: RawEntry[]][] | null;
+      let trimmedThrough: string | null;
       try {
-        reply = await this.#feed.xread(
-          'COUNT',
-          FEED_COUNT,
-          'BLOCK',
-          FEED_BLOCK_MS,
-          'STREAMS',
-          this.#keys[0],
-          this.#lastSeen,
-        );
+        // Where retention has got to, read just before the stream in the same round trip:
+        // past the last update delivered, this node missed the updates in between (a gap).
+        const results = await this.#feed
+          .pipeline()
+          .get(this.#keys[3])
+          .xread(
+            'COUNT',
+            FEED_COUNT,
+            'BLOCK',
+            FEED_BLOCK_MS,
+            'STREAMS',
+            this.#keys[0],
+            this.#lastSeen,
+          )
+          .exec();
+        const [[trimmedError, trimmed] = [], [readError, read] = []] = results ?? [];
+        if (trimmedError || readError) throw asError(trimmedError ?? readError);
+        trimmedThrough = trimmed as string | null;
+        reply = read as [string, RawEntry[]][] | null;
         failures = 0;
       } catch {
         // close() cuts the connection while a read waits: that is the end, not a failure.
@@ -386,6 +403,12 @@ export class RedisBackend implements Backend {
         failures++;
         await delay(retryDelay(failures));
         continue;
+      }
+      if (trimmedThrough !== null && compareStreamIds(trimmedThrough, this.#lastSeen) > 0) {
+        const gap: FeedGap = { after: this.#lastSeen, through: trimmedThrough };
+        // Nothing at or before the gap's end can be delivered now: go on after it.
+        this.#lastSeen = trimmedThrough;
+        for (const listener of this.#gapListeners) listener(gap);
       }
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
@@ -469,6 +492,7 @@ export class RedisBackend implements Backend {
     for (const wake of [...this.#feedWaiters]) wake();
     clearInterval(this.#trimTimer);
     this.#listeners.clear();
+    this.#gapListeners.clear();
     // The live read may be blocked in Redis: cut it rather than wait.
     this.#feed.disconnect();
     await this.#feedLoop;

@@ -53,5 +53,19 @@ export interface Backend {
   historySize(): Promise<number>;
   /** Subscribes to every stored update, in order, from every node. Returns an unsubscribe. */
   onUpdate(listener: (update: Update) => void): () => void;
+  /**
+   * A shared store only: called when this node's live feed resumed past updates it never
+   * delivered because retention removed them first (it lagged longer than the grace period).
+   * Returns an unsubscribe.
+   */
+  onFeedGap?(listener: (gap: FeedGap) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Updates a node's live feed skipped: stored after `after`, removed by retention up to `through`. */
+export interface FeedGap {
+  /** The id of the last update the node delivered before the gap. */
+  readonly after: string;
+  /** The id of the newest update retention removed, which the node never delivered. */
+  readonly through: string;
 }

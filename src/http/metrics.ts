@@ -17,10 +17,16 @@ export class HeraldMetrics {
   readonly #publishDuration: Histogram;
   readonly #fanoutDuration: Histogram;
   readonly #errors: Counter<'code'>;
+  readonly #feedGaps: Counter;
 
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    this.#feedGaps = new Counter({
+      name: 'herald_feed_gaps_total',
+      help: "Times this node's live feed resumed past updates retention removed before it delivered them (its streams were ended).",
+      registers,
+    });
     this.#publishedUpdates = new Counter({
       name: 'herald_published_updates_total',
       help: 'Updates acknowledged to publishers by this node.',
@@ -140,5 +146,9 @@ export class HeraldMetrics {
 
   countError(code: string): void {
     this.#errors.inc({ code });
+  }
+
+  countFeedGap(): void {
+    this.#feedGaps.inc();
   }
 }
