@@ -70,6 +70,11 @@ export class CharSet {
     return pairs;
   }
 
+  /** Bits 32·index to 32·index + 31 of the ASCII bitmap (index 0 to 3). */
+  asciiWord(index: number): number {
+    return this.#ascii[index] ?? 0;
+  }
+
   has(code: number): boolean {
     if (code < 128) return ((this.#ascii[code >>> 5] ?? 0) & (1 << (code & 31))) !== 0;
     // Binary search over the range pairs.

@@ -110,11 +110,14 @@ export class LinearMatcher {
     // character of a topic is one array read.
     this.#ascii = new Uint32Array(size * 4);
     for (let state = 0; state < size; state++) {
-      for (let code = 0; code < 128; code++) {
-        if (this.#advances(state, code)) {
-          this.#ascii[state * 4 + (code >>> 5)] =
-            (this.#ascii[state * 4 + (code >>> 5)] ?? 0) | (1 << (code & 31));
-        }
+      const kind = this.#kinds[state];
+      const argument = this.#arguments[state] ?? 0;
+      if (kind === CODE && argument < 128) {
+        this.#ascii[state * 4 + (argument >>> 5)] = 1 << (argument & 31);
+      } else if (kind === SET) {
+        const set = this.#sets[argument];
+        for (let word = 0; word < 4; word++)
+          this.#ascii[state * 4 + word] = set?.asciiWord(word) ?? 0;
       }
     }
     ensureScratch(size);
