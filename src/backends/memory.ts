@@ -2,38 +2,97 @@ import type { Backend, HistoryRead } from '../core/backend.ts';
 import { EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import { createIdGenerator } from '../core/ids.ts';
+import { isSubscriptionEvent } from '../core/subscription-events.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
 
 export interface MemoryBackendOptions {
-  /** How many updates history keeps; the oldest are dropped first. `0` keeps none. */
+  /**
+   * How many updates history keeps; the oldest are dropped first. `0` keeps none. Subscription
+   * events are kept apart, up to as many again: they never push out a published update.
+   */
   readonly historySize: number;
   /** Refuse an id already in history (HERALD_ERR_DUPLICATE_ID) rather than store it again. */
   readonly refuseDuplicateIds?: boolean | undefined;
 }
 
+/** A kept update and its place in the one order of history. */
+interface Entry {
+  readonly seq: number;
+  readonly update: Update;
+}
+
+/** The newest `size` entries of one kind, oldest first; compacted when the dead prefix grows. */
+class Ring {
+  #entries: Entry[] = [];
+  #head = 0;
+
+  constructor(readonly size: number) {}
+
+  get length(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** Adds an entry; returns the one it pushed out, if any. */
+  push(entry: Entry): Entry | undefined {
+    this.#entries.push(entry);
+    if (this.length <= this.size) return undefined;
+    const oldest = this.#entries[this.#head];
+    this.#head++;
+    // Compact once the dead prefix is as long as the live part: amortized O(1) per push.
+    if (this.#head >= this.size) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    return oldest;
+  }
+
+  /** The kept entries with a seq above `seq`, oldest first (a copy). */
+  after(seq: number): Entry[] {
+    return this.#entries.slice(this.#firstAbove(seq));
+  }
+
+  /** The kept entry with exactly this seq. */
+  at(seq: number): Entry | undefined {
+    const entry = this.#entries[this.#firstAbove(seq - 1)];
+    return entry?.seq === seq ? entry : undefined;
+  }
+
+  /** The index of the first kept entry with a seq above `seq` (binary search: seqs ascend). */
+  #firstAbove(seq: number): number {
+    let low = this.#head;
+    let high = this.#entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#entries[middle]?.seq ?? Infinity) <= seq) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}
+
 /**
- * History in a ring of the newest `historySize` updates, for development and ephemeral hubs.
- * Everything is lost when the process exits.
+ * History in memory, for development and ephemeral hubs: published updates in a ring of the
+ * newest `historySize`, subscription events in a ring of their own (so that no number of
+ * subscriptions can trim a published update), both in one order. Everything is lost when the
+ * process exits.
  */
 export class MemoryBackend implements Backend {
-  readonly #historySize: number;
   readonly #nextId = createIdGenerator();
   readonly #listeners = new Set<(update: Update) => void>();
-  /** Kept updates, oldest first, from `#head` on; compacted when the dead prefix grows. */
-  #history: Update[] = [];
-  #head = 0;
-  /**
-   * Absolute position of the newest kept update with each id (an id may be reused): position −
-   * `#dropped` indexes `#history` from `#head`.
-   */
-  readonly #positions = new Map<string, number>();
-  /** Absolute position of every kept update object, for `covers`. */
-  readonly #positionOf = new WeakMap<Update, number>();
-  #dropped = 0;
+  readonly #published: Ring;
+  readonly #presence: Ring;
+  #seq = 0;
+  /** The newest kept update (of either kind). */
+  #newest: Update | undefined;
+  /** The seq of the newest kept update with each id (an id may be reused). */
+  readonly #seqOfId = new Map<string, number>();
+  /** The seq of every kept update object, for `covers`. */
+  readonly #seqOf = new WeakMap<Update, number>();
   readonly #refuseDuplicateIds: boolean;
 
   constructor(options: MemoryBackendOptions) {
-    this.#historySize = options.historySize;
+    this.#published = new Ring(options.historySize);
+    this.#presence = new Ring(options.historySize);
     this.#refuseDuplicateIds = options.refuseDuplicateIds === true;
   }
 
@@ -42,7 +101,7 @@ export class MemoryBackend implements Backend {
     const batchIds = new Set<string>();
     for (const update of updates) {
       const id = update.id ?? this.#nextId();
-      if (this.#refuseDuplicateIds && (this.#positions.has(id) || batchIds.has(id))) {
+      if (this.#refuseDuplicateIds && (this.#seqOfId.has(id) || batchIds.has(id))) {
         return Promise.reject(
           new HeraldError('HERALD_ERR_DUPLICATE_ID', `An update with id "${id}" already exists.`),
         );
@@ -58,56 +117,46 @@ export class MemoryBackend implements Backend {
   }
 
   #keep(update: Update): void {
-    if (this.#historySize === 0) return;
-    const position = this.#dropped + this.#history.length - this.#head;
-    this.#positions.set(update.id, position);
-    this.#positionOf.set(update, position);
-    this.#history.push(update);
-    if (this.#history.length - this.#head > this.#historySize) {
-      const oldest = this.#history[this.#head];
-      // A newer update with the same id keeps it findable.
-      if (oldest !== undefined && this.#positions.get(oldest.id) === this.#dropped) {
-        this.#positions.delete(oldest.id);
-      }
-      this.#head++;
-      this.#dropped++;
-      // Compact once the dead prefix is as long as the live part: amortized O(1) per append.
-      if (this.#head >= this.#historySize) {
-        this.#history = this.#history.slice(this.#head);
-        this.#head = 0;
-      }
+    const ring = isSubscriptionEvent(update) ? this.#presence : this.#published;
+    if (ring.size === 0) return;
+    const seq = ++this.#seq;
+    this.#newest = update;
+    this.#seqOfId.set(update.id, seq);
+    this.#seqOf.set(update, seq);
+    const dropped = ring.push({ seq, update });
+    // A newer update with the same id keeps it findable.
+    if (dropped !== undefined && this.#seqOfId.get(dropped.update.id) === dropped.seq) {
+      this.#seqOfId.delete(dropped.update.id);
     }
   }
 
   readAfter(lastEventId: string): Promise<HistoryRead> {
-    let start: number;
+    let from = 0;
     let after: Update | undefined;
-    if (lastEventId === EARLIEST) {
-      start = this.#head;
-    } else {
+    if (lastEventId !== EARLIEST) {
       // After the newest update with this id, when it was used more than once.
-      const position = this.#positions.get(lastEventId);
-      if (position === undefined) return Promise.resolve({ found: false, updates: [] });
-      start = this.#head + (position - this.#dropped) + 1;
-      after = this.#history[start - 1];
+      const seq = this.#seqOfId.get(lastEventId);
+      if (seq === undefined) return Promise.resolve({ found: false, updates: [] });
+      from = seq;
+      after = (this.#published.at(seq) ?? this.#presence.at(seq))?.update;
     }
     // A snapshot: updates appended while the reader iterates reach it live, not from here.
-    const end = this.#dropped + this.#history.length - this.#head - 1;
+    const end = this.#seq;
     return Promise.resolve({
       found: true,
-      updates: this.#history.slice(start),
+      updates: merge(this.#published.after(from), this.#presence.after(from)),
       after,
       // Live updates held back meanwhile that this snapshot already holds, or that came before.
-      covers: (update: Update) => (this.#positionOf.get(update) ?? Infinity) <= end,
+      covers: (update: Update) => (this.#seqOf.get(update) ?? Infinity) <= end,
     });
   }
 
   historySize(): Promise<number> {
-    return Promise.resolve(this.#history.length - this.#head);
+    return Promise.resolve(this.#published.length + this.#presence.length);
   }
 
   lastEventId(): Promise<string | undefined> {
-    return Promise.resolve(this.#history.at(-1)?.id);
+    return Promise.resolve(this.#newest?.id);
   }
 
   onUpdate(listener: (update: Update) => void): () => void {
@@ -119,4 +168,23 @@ export class MemoryBackend implements Backend {
     this.#listeners.clear();
     return Promise.resolve();
   }
+}
+
+/** Two lists of entries, each in seq order, as one list of updates in seq order. */
+function merge(a: readonly Entry[], b: readonly Entry[]): Update[] {
+  const updates: Update[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const left = a[i];
+    const right = b[j];
+    if (right === undefined || (left !== undefined && left.seq < right.seq)) {
+      if (left !== undefined) updates.push(left.update);
+      i++;
+    } else {
+      updates.push(right.update);
+      j++;
+    }
+  }
+  return updates;
 }

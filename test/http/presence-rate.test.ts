@@ -58,37 +58,42 @@ test('without --subscriptions nothing is stored per subscription, so nothing is 
   }
 });
 
-test('SQLite: subscription events never trim a published update (each kind has its own retention)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-presence-'));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
+for (const kind of ['memory', 'sqlite'] as const) {
+  test(`${kind}: subscription events never trim a published update (each kind has its own retention)`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-presence-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const hub = await startTestHub(t, {
+      anonymous: true,
+      subscriptions: true,
+      presenceRate: null,
+      historySize: 3,
+      store: kind === 'memory' ? { kind } : { kind, path: join(dir, 'history.db') },
+    });
+    assert.equal((await hub.publish({ topic: TOPIC, data: 'needed', id: 'needed' })).status, 200);
+    // Many more subscription events than history keeps: 10 cycles of 2 selectors, 40 events.
+    for (let i = 0; i < 10; i++) {
+      const stream = await EventStream.open(
+        t,
+        hub.subscribeUrl([`${TOPIC}/${i}`, `${TOPIC}/x${i}`]),
+      );
+      stream.close();
+      await stream.done;
+    }
+    // Retention runs once a second: wait until it has trimmed the subscription events.
+    const metrics = new URL('/metrics', hub.hubUrl);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const text = await (await fetch(metrics)).text();
+      const size = Number(/^herald_history_updates (\d+)/m.exec(text)?.[1]);
+      if (size <= 4) break;
+      assert.ok(Date.now() < deadline, `history still holds ${size} updates`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The published update is still there to resume from.
+    const resumed = await EventStream.open(t, hub.subscribeUrl([TOPIC], { lastEventID: 'needed' }));
+    assert.equal(resumed.headers.get('last-event-id'), 'needed');
+    assert.deepEqual(hub.internalErrors, []);
   });
-  const hub = await startTestHub(t, {
-    anonymous: true,
-    subscriptions: true,
-    presenceRate: null,
-    historySize: 3,
-    store: { kind: 'sqlite', path: join(dir, 'history.db') },
-  });
-  assert.equal((await hub.publish({ topic: TOPIC, data: 'needed', id: 'needed' })).status, 200);
-  // Many more subscription events than history keeps: 10 cycles of 2 selectors, 40 events.
-  for (let i = 0; i < 10; i++) {
-    const stream = await EventStream.open(t, hub.subscribeUrl([`${TOPIC}/${i}`, `${TOPIC}/x${i}`]));
-    stream.close();
-    await stream.done;
-  }
-  // Retention runs once a second: wait until it has trimmed the subscription events.
-  const metrics = new URL('/metrics', hub.hubUrl);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const text = await (await fetch(metrics)).text();
-    const size = Number(/^herald_history_updates (\d+)/m.exec(text)?.[1]);
-    if (size <= 4) break;
-    assert.ok(Date.now() < deadline, `history still holds ${size} updates`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  // The published update is still there to resume from.
-  const resumed = await EventStream.open(t, hub.subscribeUrl([TOPIC], { lastEventID: 'needed' }));
-  assert.equal(resumed.headers.get('last-event-id'), 'needed');
-  assert.deepEqual(hub.internalErrors, []);
-});
+}
