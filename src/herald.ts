@@ -169,13 +169,17 @@ export async function startHerald(
   // A node that lagged past retention missed updates its subscribers should have had: rather
   // than pretend continuity, end every stream, so that each client resumes with its
   // Last-Event-ID and learns from history what it can still get.
+  // Each stream gets a retry hint of its own, 0.5 to 2.5 s, so that its clients do not all come
+  // back in the same instant (through a load balancer, many land on other nodes).
   backend.onFeedGap?.((gap) => {
     metrics.countFeedGap();
-    logger.warn(
-      { after: gap.after, through: gap.through, endedStreams: connections.size },
-      'the live feed missed updates that retention removed before this node read them: ending every stream so that clients resume',
+    const ended = connections.endAll(() =>
+      Buffer.from(`retry: ${500 + Math.floor(Math.random() * 2_000)}\n\n`),
     );
-    connections.closeAll();
+    logger.warn(
+      { after: gap.after, through: gap.through, endedStreams: ended },
+      'the live feed missed updates that retention removed before this node read them: ended every stream so that clients resume',
+    );
   });
   let closing: Promise<void> | undefined;
   const handler = createRequestHandler({

@@ -79,6 +79,19 @@ export class ConnectionRegistry {
     if (members?.size === 0) this.#expiring.delete(bucket);
   }
 
+  /**
+   * Ends every open stream while the hub goes on serving (new streams, heartbeats and expiry
+   * go on), sending each `lastFrame()` first, e.g. a `retry:` hint. Returns how many ended.
+   */
+  endAll(lastFrame?: () => Uint8Array): number {
+    const open = [...this.#connections];
+    for (const connection of open) {
+      if (lastFrame !== undefined) connection.write(lastFrame());
+      connection.close();
+    }
+    return open.length;
+  }
+
   /** Ends every stream; clients reconnect (elsewhere, or here once the hub is back). */
   closeAll(): void {
     clearInterval(this.#timer);

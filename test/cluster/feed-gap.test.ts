@@ -42,6 +42,8 @@ test('a node paused past retention ends its streams on resume, counts the gap an
       prefix,
       '--history-size',
       String(KEPT),
+      '--heartbeat',
+      '200ms',
     ],
     { HERALD_JWT_KEY: TEST_KEY },
   );
@@ -85,11 +87,16 @@ test('a node paused past retention ends its streams on resume, counts the gap an
 
   await onPaused.until(() => onPaused.ended, 'the paused node to end its stream', 20_000);
   assert.equal(await feedGaps(pausedUrl), 1, 'the gap is counted');
-  await until('the gap to be logged', () =>
-    /"level":40.*the live feed missed updates that retention removed/.test(paused.stdout)
-      ? true
-      : undefined,
+  const warning = await until('the gap to be logged', () =>
+    paused.stdout
+      .split('\n')
+      .filter((line) => line.includes('the live feed missed updates that retention removed'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .at(0),
   );
+  assert.equal(warning['level'], 40);
+  assert.equal(warning['endedStreams'], 1);
+  assert.equal(typeof warning['through'], 'string');
   // What the stream did deliver came in order, and nothing after the gap was passed off as
   // continuous: every update it got is one it should have had, in publish order.
   const got = onPaused.events.map((e) => e.id ?? '');
@@ -104,7 +111,8 @@ test('a node paused past retention ends its streams on resume, counts the gap an
   });
   assert.equal(resumed.status, 200);
   assert.equal(resumed.headers.get('last-event-id'), 'earliest');
-  // ...and the node delivers live again.
+  // ...and the node serves on as before: heartbeats, and live delivery.
+  await resumed.until(() => resumed.comments >= 3, 'heartbeats on the new stream');
   const marker = await publisher.publish({ topic: TOPIC, data: 'marker' });
   await resumed.until(() => resumed.events.some((e) => e.id === marker.body), 'the marker');
 
