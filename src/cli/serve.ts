@@ -37,8 +37,9 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
   const herald = await startHerald(options.herald, { logger: pino({ level: options.logLevel }) });
   // Only now, with the port held and the data directory made, is a new key written.
   if (options.developmentKey !== undefined) keepDevelopmentKey(options.developmentKey);
-  announce(herald.hubUrl, herald.config, options.developmentKey, output);
 
+  // Handlers first, the announcement last: a supervisor may send SIGTERM as soon as it reads
+  // "Herald listening", and until a handler exists that signal kills the process outright.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -57,6 +58,7 @@ export async function serve(options: ServeOptions, output: Output): Promise<void
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  announce(herald.hubUrl, herald.config, options.developmentKey, output);
 }
 
 /**
