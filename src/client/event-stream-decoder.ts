@@ -6,12 +6,15 @@ export interface DecodedEvent {
   /** The `event` field; `undefined` when absent or empty (EventSource then says `message`). */
   readonly type: string | undefined;
   readonly data: string;
-  /** The `id` field when this event set one (an `id` holding NUL is ignored, as WHATWG says). */
-  readonly id: string | undefined;
 }
 
 export interface DecoderCallbacks {
   readonly onEvent: (event: DecodedEvent) => void;
+  /**
+   * An event block set the last event id (an `id` holding NUL is ignored, as WHATWG says), with
+   * or without data; called before that block's event.
+   */
+  readonly onId: (id: string) => void;
   /** A valid `retry` field (ASCII digits only); bogus values are ignored, as WHATWG says. */
   readonly onRetry: (milliseconds: number) => void;
 }
@@ -25,24 +28,20 @@ export interface EventStreamDecoder {
 
 /**
  * Bytes of a `text/event-stream` in, events out: UTF-8 decoding (a leading BOM removed, bad
- * sequences replaced, as WHATWG requires), then eventsource-parser, with three corrections made
- * at its edges:
+ * sequences replaced, as WHATWG requires), then eventsource-parser (4.x: CR, LF and CRLF split
+ * across chunks, and `id` fields in events without data, as WHATWG says), with two corrections
+ * made at its edges:
  *
- * - eventsource-parser looks for a BOM as the three characters `ï»¿` of the first string it is
- *   fed, which can only be text, never a BOM, once TextDecoder has run (it already removed the
- *   real one, U+FEFF). An empty first feed turns that check off.
- * - A chunk that ends in CR leaves eventsource-parser waiting for a possible LF, so an event
- *   framed with CR line endings would sit in its buffer until more bytes came, and be lost if the
- *   stream ended there. A trailing CR is fed as CRLF at once and a LF that then opens the next
- *   chunk is dropped: the same line breaks, without the wait.
- * - Its `maxBufferSize` is checked once per feed, on what stays buffered: a long line or a large
- *   event that arrives whole in one chunk would pass. Lines and event data are measured here, so
- *   the limit holds however the bytes are chunked; the events before the offending line or event
- *   are still delivered (as undici's EventSource does with its `maxEventSize`).
- *
- * One difference from WHATWG remains: an event with an `id` but no `data` is not dispatched by
- * eventsource-parser, and the id it carries is lost, where EventSource keeps it as the last event
- * id. Herald never sends such an event (every frame has a `data` line).
+ * - eventsource-parser removes a leading BOM from the text it is fed, as U+FEFF or as the three
+ *   characters `ï»¿` (a BOM's bytes read as Latin-1). Once TextDecoder has run, the real BOM is
+ *   already gone, and what starts the text is data: a second U+FEFF, or the characters `ï»¿`. A
+ *   first feed of one line break (a blank line, which dispatches nothing before any field) ends
+ *   that check before the stream's own text arrives. (An empty first feed no longer does.)
+ * - Its `maxBufferSize` bounds what it buffers (partial lines and event data, line by line), but
+ *   an event of one `data` line that arrives whole in one chunk is dispatched without that check.
+ *   The size of each event's data is checked here too, so the limit holds however the bytes are
+ *   chunked; the events before the offending one are still delivered (as undici's EventSource
+ *   does with its `maxEventSize`).
  */
 export function createEventStreamDecoder(
   callbacks: DecoderCallbacks,
@@ -50,17 +49,29 @@ export function createEventStreamDecoder(
 ): EventStreamDecoder {
   const decoder = new TextDecoder('utf-8');
   let overflowed = false;
-  let dropLeadingLineFeed = false;
+  // The parser reports a block's id just before that block's event: it is held until the event
+  // passes the size check (an event refused for its size does not move the last event id), or
+  // until the parser moves on (a block with an id and no data).
+  let heldId: string | undefined;
+  const releaseHeldId = (): void => {
+    if (heldId !== undefined && !overflowed) callbacks.onId(heldId);
+    heldId = undefined;
+  };
   const parser: EventSourceParser = createParser({
     onEvent: (message) => {
       if (overflowed) return;
-      // The parser checks its limit once per feed: an event that arrives whole in one chunk
-      // would pass it, so the size of each event's data is checked here too.
+      // The parser does not check an event of one data line that arrived whole in one chunk, so
+      // the size of each event's data is checked here.
       if (maxBufferSize !== null && message.data.length > maxBufferSize) {
         overflowed = true;
         return;
       }
-      callbacks.onEvent({ type: message.event, data: message.data, id: message.id });
+      releaseHeldId();
+      callbacks.onEvent({ type: message.event, data: message.data });
+    },
+    onId: (id) => {
+      releaseHeldId();
+      heldId = id;
     },
     onRetry: callbacks.onRetry,
     onError: (error) => {
@@ -69,51 +80,11 @@ export function createEventStreamDecoder(
     },
     maxBufferSize: maxBufferSize ?? undefined,
   });
-  parser.feed('');
-
-  // Characters of the line under way: for the same reason, lines are measured here.
-  let lineLength = 0;
-  /** Where, in `text`, the first line longer than the limit starts; -1 when none is. */
-  const overlongLineStart = (text: string): number => {
-    if (maxBufferSize === null) return -1;
-    let start = 0;
-    let lf = text.indexOf('\n');
-    let cr = text.indexOf('\r');
-    for (;;) {
-      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
-      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
-      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-      if (end === -1) {
-        lineLength += text.length - start;
-        return lineLength > maxBufferSize ? start : -1;
-      }
-      if (lineLength + end - start > maxBufferSize) return start;
-      lineLength = 0;
-      start = end + 1;
-    }
-  };
-
-  const feedParser = (text: string): void => {
-    if (text === '' || overflowed) return;
-    if (dropLeadingLineFeed) {
-      dropLeadingLineFeed = false;
-      if (text.startsWith('\n')) text = text.slice(1);
-      if (text === '') return;
-    }
-    dropLeadingLineFeed = text.endsWith('\r');
-    parser.feed(dropLeadingLineFeed ? `${text}\n` : text);
-  };
+  parser.feed('\n');
 
   const feedText = (text: string): void => {
-    if (overflowed) return;
-    const overlong = overlongLineStart(text);
-    if (overlong === -1) {
-      feedParser(text);
-      return;
-    }
-    // The events before the long line are delivered, as EventSource would, then it stops.
-    feedParser(text.slice(0, overlong));
-    overflowed = true;
+    if (text !== '' && !overflowed) parser.feed(text);
+    releaseHeldId();
   };
 
   return {

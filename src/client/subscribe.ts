@@ -318,8 +318,10 @@ class HeraldSubscription implements Subscription {
     );
     const decoder = createEventStreamDecoder(
       {
+        onId: (id) => {
+          this.#lastEventId = id;
+        },
         onEvent: (event) => {
-          if (event.id !== undefined) this.#lastEventId = event.id;
           if (controller.signal.aborted) return; // close() from a handler: deliver no more
           this.#dispatch({
             type: event.type ?? 'message',
