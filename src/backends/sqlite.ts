@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Backend, HistoryRead } from '../core/backend.ts';
 import { EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
@@ -27,7 +27,8 @@ interface Row {
   seq: number;
   id: string;
   topics: string;
-  data: string;
+  /** A UTF-8 BLOB (see storedData); TEXT in rows written by Herald before node:sqlite. */
+  data: Uint8Array | string;
   private: number;
   type: string | null;
   retry: number | null;
@@ -39,17 +40,6 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
-/*
- * Every better-sqlite3 Database and Statement this process creates, kept for the life of the
- * process. On Node 24.19 and later, an addon object that derives from node::ObjectWrap (as
- * better-sqlite3 12 does) aborts the process when the garbage collector destroys it outside a JS
- * context (nodejs/node#65446): `Assertion failed: (env) != nullptr`. Objects that are never
- * collected are cleaned up by Node at exit instead, where that check holds. better-sqlite3 13
- * avoids the problem but does not run on Node 20; the cost here is a few kilobytes per store
- * opened, one per hub process.
- */
-const RETAINED: unknown[] = [];
-
 // 2: ids may repeat (no UNIQUE constraint; an index on id, seq finds the newest occurrence).
 // 3: a `presence` column: subscription events are retained apart from published updates.
 const SCHEMA_VERSION = 3;
@@ -58,23 +48,57 @@ const SCHEMA_VERSION = 3;
 const PAGE_SIZE = 100;
 // Rows one retention pass deletes, so that trimming never holds the event loop for long.
 const TRIM_BATCH = 5_000;
+// How long a restarting hub waits for the old process to let go of the file's lock.
+const BUSY_TIMEOUT_MS = 2_000;
+
+// SQLite result codes (the primary code is the low byte of an extended one).
+const SQLITE_CORRUPT = 11;
+const SQLITE_BUSY = 5;
+const SQLITE_READONLY = 8;
+const SQLITE_CANTOPEN = 14;
+const SQLITE_NOTADB = 26;
 
 /**
- * Durable history in an embedded SQLite file (WAL, synchronous=FULL). An append is resolved
- * only once its transaction is committed and synced, so an acknowledged publish survives a
- * crash. Publishes that arrive within one event-loop turn share one transaction: one sync for
+ * Node's built-in SQLite binding, loaded when a store is first opened rather than when this
+ * module is imported: on Node 22 loading it emits an ExperimentalWarning, which the CLI filters
+ * (src/cli/sqlite-warning.ts) and which a hub that never opens a SQLite store never triggers.
+ */
+function sqlite(): typeof import('node:sqlite') {
+  return process.getBuiltinModule('node:sqlite');
+}
+
+/**
+ * Durable history in an embedded SQLite file (WAL, synchronous=FULL), through Node's built-in
+ * `node:sqlite`. An append is resolved only once its transaction is committed and synced, so an
+ * acknowledged publish survives a crash. Publishes that arrive within one event-loop turn share one transaction: one sync for
  * many acknowledgements. The file is locked for this process alone (exclusive locking mode),
  * because a second hub writing the same file would not see the first one's live updates.
  */
 export class SqliteBackend implements Backend {
-  readonly #db: Database.Database;
+  readonly #db: DatabaseSync;
   readonly #options: SqliteBackendOptions;
   readonly #now: () => number;
   readonly #nextId: () => string;
   readonly #listeners = new Set<(update: Update) => void>();
   /** The row of every update this process stored, for `covers`. */
   readonly #seqOf = new WeakMap<Update, number>();
-  readonly #statements;
+  readonly #statements: Record<
+    | 'begin'
+    | 'commit'
+    | 'rollback'
+    | 'savepoint'
+    | 'release'
+    | 'rollbackToSavepoint'
+    | 'insert'
+    | 'newestWithId'
+    | 'idTaken'
+    | 'maxSeq'
+    | 'page'
+    | 'newest'
+    | 'trimCount'
+    | 'trimAge',
+    StatementSync
+  >;
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
   #trimTimer: NodeJS.Timeout | undefined;
@@ -85,56 +109,47 @@ export class SqliteBackend implements Backend {
    */
   #rowCount: number;
 
-  private constructor(
-    db: Database.Database,
-    options: SqliteBackendOptions,
-    lastId: string | undefined,
-  ) {
+  private constructor(db: DatabaseSync, options: SqliteBackendOptions, lastId: string | undefined) {
     this.#db = db;
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#nextId = createIdGenerator(this.#now, lastId);
     // Counted once, at start-up, before anything is served.
-    this.#rowCount =
-      retain(db.prepare<[], { n: number }>('SELECT count(*) AS n FROM updates')).get()?.n ?? 0;
+    const counted = db.prepare('SELECT count(*) AS n FROM updates').get() as
+      { n: number } | undefined;
+    this.#rowCount = counted?.n ?? 0;
     this.#statements = {
-      // Transactions prepare their own BEGIN/COMMIT/SAVEPOINT statements once per database.
-      insertBatches: db.transaction((queue: readonly PendingAppend[]) =>
-        this.#insertBatches(queue),
-      ),
-      insertBatch: db.transaction((pending: PendingAppend) => {
-        this.#insertBatch(pending);
-      }),
-      insert: db.prepare<
-        [string, string, string, number, string | null, number | null, number, number]
-      >(
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT publish'),
+      release: db.prepare('RELEASE publish'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO publish'),
+      insert: db.prepare(
         'INSERT INTO updates (id, topics, data, private, type, retry, created_at, presence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      newestWithId: db.prepare<[string], Row>(
+      newestWithId: db.prepare(
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1',
       ),
-      idTaken: db.prepare<[string], { one: number }>(
-        'SELECT 1 AS one FROM updates WHERE id = ? LIMIT 1',
-      ),
-      maxSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM updates'),
-      page: db.prepare<[number, number, number], Row>(
+      idTaken: db.prepare('SELECT 1 AS one FROM updates WHERE id = ? LIMIT 1'),
+      maxSeq: db.prepare('SELECT max(seq) AS seq FROM updates'),
+      page: db.prepare(
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
       ),
-      newest: db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
+      newest: db.prepare('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
       // Per kind (published, presence), oldest first: the rows of that kind older than its newest
       // `maxEvents`. Neither kind ever trims the other.
-      trimCount: db.prepare<[number, number, number, number, number]>(
+      trimCount: db.prepare(
         `DELETE FROM updates WHERE seq IN (
           SELECT seq FROM updates WHERE presence = ? AND seq <= (
             SELECT seq FROM updates WHERE presence = ? ORDER BY seq DESC LIMIT 1 OFFSET ?
           ) ORDER BY seq LIMIT ?
         ) AND presence = ?`,
       ),
-      trimAge: db.prepare<[number, number]>(
+      trimAge: db.prepare(
         'DELETE FROM updates WHERE seq IN (SELECT seq FROM updates WHERE created_at < ? ORDER BY seq LIMIT ?)',
       ),
     };
-    RETAINED.push(this.#statements);
     const interval = options.trimIntervalMs ?? 1_000;
     if (options.maxEvents !== null || options.maxAgeMs !== null) {
       this.#trimTimer = setInterval(() => {
@@ -147,20 +162,18 @@ export class SqliteBackend implements Backend {
   /** Opens (creating when missing) and locks the store; throws StoreOpenError naming the file. */
   static open(options: SqliteBackendOptions): SqliteBackend {
     const path = resolve(options.path);
-    let db: Database.Database | undefined;
+    let db: DatabaseSync | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      // A restarting hub may briefly wait for the old process to let go of the lock.
-      db = new Database(path, { timeout: 2_000 });
-      RETAINED.push(db);
-      // exec, not pragma(): pragma() prepares a Statement each call (see RETAINED).
+      db = new (sqlite().DatabaseSync)(path);
+      // A pragma rather than the constructor's `timeout` option, which Node 22.13-22.15 lack.
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.exec('PRAGMA locking_mode = EXCLUSIVE');
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-      const version = retain(
-        db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'"),
-      ).get();
+      const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+        { value: string } | undefined;
       if (version === undefined) {
         db.exec(`${updatesTable('updates')}
           ${UPDATES_INDEXES}
@@ -173,12 +186,11 @@ export class SqliteBackend implements Backend {
           `schema version ${version.value} is not ${SCHEMA_VERSION}, the one this Herald knows`,
         );
       }
-      const last = retain(
-        db.prepare<[], { id: string }>('SELECT id FROM updates ORDER BY seq DESC LIMIT 1'),
-      ).get();
+      const last = db.prepare('SELECT id FROM updates ORDER BY seq DESC LIMIT 1').get() as
+        { id: string } | undefined;
       return new SqliteBackend(db, { ...options, path }, last?.id);
     } catch (error) {
-      db?.close();
+      closeQuietly(db);
       throw new StoreOpenError(
         `Cannot use the SQLite store ${path}: ${describeSqliteError(error)}`,
         {
@@ -211,7 +223,7 @@ export class SqliteBackend implements Backend {
     if (queue.length === 0) return;
     let outcomes: unknown[];
     try {
-      outcomes = this.#statements.insertBatches(queue);
+      outcomes = this.#insertBatches(queue);
     } catch (error) {
       for (const pending of queue) pending.reject(unavailable(describeSqliteError(error), error));
       return;
@@ -231,19 +243,37 @@ export class SqliteBackend implements Backend {
   }
 
   /**
-   * Inside one transaction, each publish is a savepoint: a duplicate id refuses that publish
-   * alone, and the others still commit with the same single sync. Returns, per publish, `null`
-   * when stored or the error that refused it.
+   * One transaction, one sync: each publish is a savepoint inside it, so a refused publish (a
+   * duplicate id) is rolled back alone and the others still commit. Returns, per publish, `null`
+   * when stored or the error that refused it; throws (having rolled back) when the transaction
+   * itself fails.
    */
   #insertBatches(queue: readonly PendingAppend[]): unknown[] {
-    return queue.map((pending) => {
+    const statements = this.#statements;
+    statements.begin.run();
+    try {
+      const outcomes = queue.map((pending) => {
+        statements.savepoint.run();
+        try {
+          this.#insertBatch(pending);
+          statements.release.run();
+          return null;
+        } catch (error) {
+          statements.rollbackToSavepoint.run();
+          statements.release.run();
+          return error ?? new Error('unknown SQLite error');
+        }
+      });
+      statements.commit.run();
+      return outcomes;
+    } catch (error) {
       try {
-        this.#statements.insertBatch(pending);
-        return null;
-      } catch (error) {
-        return error ?? new Error('unknown SQLite error');
+        statements.rollback.run();
+      } catch {
+        // SQLite may have rolled the transaction back itself (an I/O error, a full disk).
       }
-    });
+      throw error;
+    }
   }
 
   #insertBatch(pending: PendingAppend): void {
@@ -269,7 +299,7 @@ export class SqliteBackend implements Backend {
     const { lastInsertRowid } = this.#statements.insert.run(
       update.id,
       JSON.stringify(update.topics),
-      update.data,
+      storedData(update.data),
       update.private ? 1 : 0,
       update.type ?? null,
       update.retry ?? null,
@@ -285,13 +315,13 @@ export class SqliteBackend implements Backend {
     let after: Update | undefined;
     if (lastEventId !== EARLIEST) {
       // After the newest update with this id, when it was used more than once.
-      const row = this.#statements.newestWithId.get(lastEventId);
+      const row = this.#statements.newestWithId.get(lastEventId) as Row | undefined;
       if (row === undefined) return Promise.resolve({ found: false, updates: [] });
       from = row.seq;
       after = fromRow(row);
     }
     // The replay stops at what is stored now; anything newer reaches the subscriber live.
-    const until = this.#statements.maxSeq.get()?.seq ?? 0;
+    const until = this.#maxSeq();
     return Promise.resolve({
       found: true,
       after,
@@ -304,7 +334,7 @@ export class SqliteBackend implements Backend {
     let cursor = after;
     for (;;) {
       if (this.#closed) return;
-      const rows = this.#statements.page.all(cursor, until, PAGE_SIZE);
+      const rows = this.#statements.page.all(cursor, until, PAGE_SIZE) as unknown as Row[];
       for (const row of rows) yield fromRow(row);
       const last = rows.at(-1);
       if (last === undefined || rows.length < PAGE_SIZE) return;
@@ -318,7 +348,13 @@ export class SqliteBackend implements Backend {
   }
 
   lastEventId(): Promise<string | undefined> {
-    return Promise.resolve(this.#statements.newest.get()?.id);
+    const row = this.#statements.newest.get() as { id: string } | undefined;
+    return Promise.resolve(row?.id);
+  }
+
+  #maxSeq(): number {
+    const row = this.#statements.maxSeq.get() as { seq: number | null } | undefined;
+    return row?.seq ?? 0;
   }
 
   onUpdate(listener: (update: Update) => void): () => void {
@@ -336,17 +372,14 @@ export class SqliteBackend implements Backend {
     const { maxEvents, maxAgeMs } = this.#options;
     if (maxEvents !== null) {
       for (const presence of [0, 1]) {
-        removed += this.#statements.trimCount.run(
-          presence,
-          presence,
-          maxEvents,
-          TRIM_BATCH,
-          presence,
-        ).changes;
+        removed += Number(
+          this.#statements.trimCount.run(presence, presence, maxEvents, TRIM_BATCH, presence)
+            .changes,
+        );
       }
     }
     if (maxAgeMs !== null) {
-      removed += this.#statements.trimAge.run(this.#now() - maxAgeMs, TRIM_BATCH).changes;
+      removed += Number(this.#statements.trimAge.run(this.#now() - maxAgeMs, TRIM_BATCH).changes);
     }
     this.#rowCount = Math.max(0, this.#rowCount - removed);
     return removed;
@@ -389,7 +422,7 @@ const UPDATES_INDEXES = `
  * transaction (rows, their seq, and the AUTOINCREMENT high-water mark all kept): a crash
  * midway leaves version 1 as it was.
  */
-function migrateFromVersion1(db: Database.Database): void {
+function migrateFromVersion1(db: DatabaseSync): void {
   db.exec(`BEGIN IMMEDIATE;
     ${updatesTable('updates_v2')}
     INSERT INTO updates_v2 (seq, id, topics, data, private, type, retry, created_at)
@@ -409,10 +442,10 @@ function migrateFromVersion1(db: Database.Database): void {
  * client subscribing in a loop could trim what a publisher published. Version 3 marks them
  * (`presence`), from their reserved topic, and trims each kind on its own.
  */
-function migrateFromVersion2(db: Database.Database): void {
-  const columns = retain(
-    db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('updates')"),
-  ).all();
+function migrateFromVersion2(db: DatabaseSync): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('updates')").all() as {
+    name: string;
+  }[];
   const addColumn = columns.some((column) => column.name === 'presence')
     ? ''
     : 'ALTER TABLE updates ADD COLUMN presence INTEGER NOT NULL DEFAULT 0;';
@@ -425,16 +458,33 @@ function migrateFromVersion2(db: Database.Database): void {
     COMMIT;`);
 }
 
-function retain<T>(value: T): T {
-  RETAINED.push(value);
-  return value;
+/** Closes a database that failed to open properly; it may already be closed. */
+function closeQuietly(db: DatabaseSync | undefined): void {
+  try {
+    db?.close();
+  } catch {
+    // Not open: nothing to release.
+  }
+}
+
+const UTF8 = new TextDecoder();
+
+/**
+ * An update's data as SQLite stores it: UTF-8 bytes in a BLOB, not TEXT. Node 22's node:sqlite
+ * binds and reads TEXT as NUL-terminated C strings, so data holding a NUL character (legal in an
+ * update, and delivered intact over SSE) came back cut at the NUL; bytes keep their length on
+ * every line. Ids and types cannot hold NUL (core/update.ts) and topics are stored as JSON, which
+ * escapes it.
+ */
+function storedData(data: string): Uint8Array {
+  return Buffer.from(data, 'utf8');
 }
 
 function fromRow(row: Row): Update {
   return {
     id: row.id,
     topics: JSON.parse(row.topics) as string[],
-    data: row.data,
+    data: typeof row.data === 'string' ? row.data : UTF8.decode(row.data),
     private: row.private === 1,
     ...(row.type === null ? {} : { type: row.type }),
     ...(row.retry === null ? {} : { retry: row.retry }),
@@ -452,15 +502,26 @@ function unavailable(reason: string, cause?: unknown): HeraldError {
   });
 }
 
+/** The extended SQLite result code node:sqlite attached to an error, if it is one of its own. */
+function sqliteCode(error: unknown): number | undefined {
+  if (!(error instanceof Error) || !('errcode' in error)) return undefined;
+  return typeof error.errcode === 'number' ? error.errcode : undefined;
+}
+
 function describeSqliteError(error: unknown): string {
-  if (error instanceof Database.SqliteError) {
-    if (error.code === 'SQLITE_NOTADB')
+  const code = sqliteCode(error);
+  // The primary result code is the low byte of the extended one.
+  switch (code === undefined ? undefined : code & 0xff) {
+    case SQLITE_NOTADB:
       return 'it is not a SQLite database (corrupt or another kind of file)';
-    if (error.code === 'SQLITE_CORRUPT') return 'the database file is corrupt';
-    if (error.code === 'SQLITE_BUSY') return 'another process (another Herald?) holds it locked';
-    if (error.code === 'SQLITE_CANTOPEN')
+    case SQLITE_CORRUPT:
+      return 'the database file is corrupt';
+    case SQLITE_BUSY:
+      return 'another process (another Herald?) holds it locked';
+    case SQLITE_CANTOPEN:
       return 'it cannot be opened (check the path and its permissions)';
-    if (error.code === 'SQLITE_READONLY') return 'it is read-only';
+    case SQLITE_READONLY:
+      return 'it is read-only';
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,7 @@ import { SUBSCRIBE_HELP, subscribeFromArgs } from './subscribe.ts';
 import { OptionError, parseServeOptions, SERVE_HELP } from './serve-options.ts';
 import type { Output } from './serve.ts';
 import { serve, withDevelopmentKey } from './serve.ts';
+import { silenceSqliteExperimentalWarning } from './sqlite-warning.ts';
 import { mintTokenFromArgs, TOKEN_HELP } from './token.ts';
 import { runWorker } from './worker.ts';
 import { superviseWorkers } from './workers.ts';
@@ -109,6 +110,8 @@ async function main(argv: readonly string[]): Promise<void> {
       throw new OptionError(`Unknown command "${command}".\n\n${HELP}`);
   }
 }
+
+silenceSqliteExperimentalWarning();
 
 // A worker of `serve --workers N` runs this same file; its options come from the primary.
 (cluster.isWorker ? runWorker() : main(process.argv.slice(2))).catch((error: unknown) => {

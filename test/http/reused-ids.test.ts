@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { fetch } from 'undici';
 import type { HeraldOptions } from '../../src/config.ts';
 import { EventStream } from '../support/event-stream.ts';
@@ -136,7 +136,7 @@ test('a SQLite file of schema 1 (unique ids) is migrated when opened: history ke
   });
   const path = join(dir, 'v1.db');
   // A file as Herald with schema 1 wrote it.
-  const v1 = new Database(path);
+  const v1 = new DatabaseSync(path);
   v1.exec(`
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE updates (
@@ -159,7 +159,7 @@ test('a SQLite file of schema 1 (unique ids) is migrated when opened: history ke
     ['old-1', 'one'],
     ['old-2', 'two'],
     ['old-3', 'three'],
-  ]) {
+  ] as const) {
     insert.run(id, JSON.stringify([TOPIC]), data, Date.now());
   }
   // The newest row was trimmed: AUTOINCREMENT must not hand its seq out again.
@@ -174,8 +174,10 @@ test('a SQLite file of schema 1 (unique ids) is migrated when opened: history ke
   assert.equal(next?.data, 'reused');
   await hub.herald.close();
 
-  const db = new Database(path, { readonly: true });
-  t.after(() => db.close());
+  const db = new DatabaseSync(path);
+  t.after(() => {
+    db.close();
+  });
   const meta = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string };
   assert.equal(meta.value, '3');
   const rows = db.prepare('SELECT seq, id FROM updates ORDER BY seq').all() as {
