@@ -6,6 +6,10 @@
  * figures and ratios measured in the same run.
  *
  *   npm run bench:publish [-- --seconds 10 --rounds 3 --store memory --store redis]
+ *
+ * `--hub NAME=PATH` (repeatable) compares builds in the same run: each store is measured on each
+ * hub's CLI in turn (PATH is another checkout's dist/cli/main.js), and the figures are labelled
+ * `store/NAME`. Issue 13 compared the SQLite store on node:sqlite and on better-sqlite3 13 so.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,12 +29,29 @@ const { values } = parseArgs({
     concurrency: { type: 'string', multiple: true, default: ['1', '64'] },
     store: { type: 'string', multiple: true, default: ['memory', 'sqlite', 'redis'] },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    hub: { type: 'string', multiple: true, default: [] },
   },
 });
+/** The builds compared: `undefined` is this checkout's dist/. */
+const HUBS: { name: string | undefined; cli: string | undefined }[] =
+  values.hub.length === 0
+    ? [{ name: undefined, cli: undefined }]
+    : values.hub.map((entry) => {
+        const [name = '', cli = ''] = entry.split('=', 2);
+        if (name === '' || cli === '') throw new Error(`--hub ${entry}: expected NAME=PATH`);
+        return { name, cli };
+      });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = values.concurrency.map(Number);
-const STORES = values.store;
+/** Each measured configuration: a store, on one hub build. */
+const STORES = values.store.flatMap((store) =>
+  HUBS.map((hub) => ({
+    store,
+    ...hub,
+    label: hub.name === undefined ? store : `${store}/${hub.name}`,
+  })),
+);
 const REDIS_URL = values['redis-url'];
 const KEY = 'benchmark-key-that-is-at-least-32-bytes-long';
 const TOPIC = 'https://example.com/bench';
@@ -88,7 +109,7 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const store of STORES) {
+      for (const { store, cli, label } of STORES) {
         for (const concurrency of CONCURRENCY) {
           const prefix = `herald-bench:${process.pid}:r${round}-c${concurrency}:`;
           const storeArgs =
@@ -102,12 +123,13 @@ async function main(): Promise<void> {
             ['serve', '--port', '0', '--host', '127.0.0.1', ...storeArgs, '--publish-rate', '0'],
             { HERALD_JWT_KEY: KEY },
             '0',
+            cli,
           );
           try {
             const result = await load(hub.url, concurrency);
-            results.push({ store, round, ...result });
+            results.push({ store: label, round, ...result });
             console.error(
-              `round ${round} ${store} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms`,
+              `round ${round} ${label} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms`,
             );
           } finally {
             await hub.stop();
@@ -120,14 +142,15 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   console.log(JSON.stringify(results, null, 2));
-  const [base = 'memory', ...others] = STORES;
+  const labels = STORES.map((entry) => entry.label);
+  const [base = 'memory', ...others] = labels;
   console.log(
-    `\n| round | concurrency | ${STORES.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${STORES.map((store) => `${store} p50 / p99 ms`).join(' | ')} |`,
+    `\n| round | concurrency | ${labels.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${labels.map((store) => `${store} p50 / p99 ms`).join(' | ')} |`,
   );
-  console.log(`|${' --- |'.repeat(2 + STORES.length * 2 + others.length)}`);
+  console.log(`|${' --- |'.repeat(2 + labels.length * 2 + others.length)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
-      const row = STORES.map((store) =>
+      const row = labels.map((store) =>
         results.find(
           (r) => r.round === round && r.store === store && r.concurrency === concurrency,
         ),

@@ -22,16 +22,17 @@ export interface HubProcess {
 }
 
 /**
- * Starts `herald <args>` (the built CLI) pinned to `cpu` when taskset exists, and resolves
+ * Starts `herald <args>` (the built CLI, or another build's `cli`) pinned to `cpu` when taskset exists, and resolves
  * once it listens. `stop()` ends it by its own pid.
  */
 export async function startProcess(
   args: string[],
   env: Record<string, string>,
   cpu: string,
+  cli: string = CLI,
 ): Promise<HubProcess> {
   const command = TASKSET ? 'taskset' : process.execPath;
-  const commandArgs = TASKSET ? ['-c', cpu, process.execPath, CLI, ...args] : [CLI, ...args];
+  const commandArgs = TASKSET ? ['-c', cpu, process.execPath, cli, ...args] : [cli, ...args];
   const child = spawn(command, commandArgs, {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
