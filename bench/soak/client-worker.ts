@@ -33,7 +33,10 @@ export interface SoakWorkerReport {
   readonly sessions: number;
   readonly checkedSessions: number;
   readonly expectedDeliveries: number;
+  /** Expected deliveries not arrived by the session's end, and not in the replay after its last id either. */
   readonly missing: number;
+  /** Not arrived by the session's end, but in the replay after its last id: late, not lost. */
+  readonly late: number;
   readonly duplicates: number;
   readonly resumes: number;
   readonly refused: number;
@@ -68,6 +71,7 @@ const stats = {
   checkedSessions: 0,
   expectedDeliveries: 0,
   missing: 0,
+  late: 0,
   duplicates: 0,
   resumes: 0,
   refused: 0,
@@ -260,18 +264,67 @@ class Session {
     const until = Math.min(this.endsAt, Date.now()) - MARGIN_MS;
     if (until <= from) return;
     stats.checkedSessions++;
+    const notArrived = new Set<string>();
     for (const update of acked) {
       if (update.at <= from || update.at >= until) continue;
       if (!this.selectors.some((selector) => selector.matches(update.topic))) continue;
       stats.expectedDeliveries++;
-      if (!this.received.has(update.id)) {
-        stats.missing++;
-        if (missingSamples.length < 10) {
-          missingSamples.push(`${this.kind} ${update.id} ${update.topic}`);
-        }
-      }
+      if (!this.received.has(update.id)) notArrived.add(update.id);
     }
+    if (notArrived.size === 0) return;
+    // Late or lost? Resume after the last id received, as a client would: what the replay
+    // brings was late; what it cannot bring was lost.
+    void resumeAfter(this.selectors, this.lastId, notArrived).then((stillMissing) => {
+      stats.late += notArrived.size - stillMissing.size;
+      stats.missing += stillMissing.size;
+      for (const id of stillMissing) {
+        if (missingSamples.length < 10)
+          missingSamples.push(`${this.kind} ${id} after ${this.lastId}`);
+      }
+    });
   }
+}
+
+/** Reads the replay after `lastId` until every id in `wanted` came or 10 s passed. */
+function resumeAfter(
+  selectors: readonly Selector[],
+  lastId: string,
+  wanted: Set<string>,
+): Promise<Set<string>> {
+  const missing = new Set(wanted);
+  return new Promise((resolve) => {
+    const query = selectors
+      .map((selector) => `topic=${encodeURIComponent(selector.source)}`)
+      .join('&');
+    const socket = connect({
+      host: config.host,
+      port: config.port,
+      localAddress: config.localAddresses[addressTurn++ % config.localAddresses.length],
+    });
+    socket.setEncoding('latin1');
+    const resume = lastId === '' ? 'earliest' : lastId;
+    socket.write(
+      `GET ${config.path}?${query} HTTP/1.1\r\nHost: ${config.host}\r\nLast-Event-ID: ${resume}\r\n\r\n`,
+    );
+    let carry = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(missing);
+    };
+    const timer = setTimeout(done, 10_000);
+    socket.on('data', (chunk: string) => {
+      const text = carry + chunk;
+      const lastBreak = text.lastIndexOf('\n');
+      carry = text.slice(lastBreak + 1);
+      for (const line of text.slice(0, lastBreak + 1).split('\n')) {
+        if (line.startsWith('id: ')) missing.delete(line.slice(4));
+      }
+      if (missing.size === 0) done();
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+  });
 }
 
 function startSession(): void {
@@ -310,7 +363,7 @@ process.on('message', (message: { type: string; updates?: Acked[] }) => {
     setTimeout(() => {
       const report: SoakWorkerReport = { ...stats, open, missingSamples };
       process.send?.({ type: 'stopped', report }, () => process.exit(0));
-    }, 2_500);
+    }, 12_000);
   }
 });
 

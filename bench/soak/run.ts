@@ -270,6 +270,7 @@ const summary = {
   checkedSessions: sum('checkedSessions'),
   expectedDeliveries: sum('expectedDeliveries'),
   missing: sum('missing'),
+  late: sum('late'),
   duplicates: sum('duplicates'),
   resumes: sum('resumes'),
   refused: sum('refused'),
