@@ -21,10 +21,31 @@ export interface HeraldConfig {
   readonly publisherJwtAlgorithm: JwtAlgorithm;
   /** The one algorithm subscriber tokens must be signed with; every other one is refused. */
   readonly subscriberJwtAlgorithm: JwtAlgorithm;
-  /** The `iss` every token must carry; `null`: not checked. */
+  /**
+   * Draft-07 tokens: the `iss` every one must carry; `null`: not checked. Draft-08 access
+   * tokens: the issuer the keys above belong to; `null`: those keys verify no access token
+   * (only `trustedIssuers` do).
+   */
   readonly jwtIssuer: string | null;
-  /** An `aud` every token must carry; `null`: not checked. */
+  /** An `aud` every draft-07 token must carry; `null`: not checked. */
   readonly jwtAudience: string | null;
+  /**
+   * More issuers of draft-08 access tokens, each with its own key: a token is verified only with
+   * the keys of the issuer its `iss` names.
+   */
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  /**
+   * The hub's OAuth resource identifier, which every draft-08 access token's `aud` must hold;
+   * `null`: the hub's URL as the request reached it (`http(s)://<Host>/.well-known/mercure`).
+   */
+  readonly resourceIdentifier: string | null;
+  /** The cookie that may carry a draft-08 access token (prefix-less for plain-HTTP development). */
+  readonly accessTokenCookie: string;
+  /**
+   * Whether draft-07 requests may carry their token in the `authorization` query parameter;
+   * draft-08 requests never may.
+   */
+  readonly queryToken: boolean;
   /**
    * Clock skew allowed when checking a token's `exp` and `nbf`, in milliseconds. A stream whose
    * token was accepted within it ends that much after `exp`, so it is not closed at once.
@@ -41,7 +62,7 @@ export interface HeraldConfig {
   readonly corsOrigins: readonly string[];
   /** Origins allowed to publish with a cookie token (CSRF protection); defaults to `corsOrigins`. */
   readonly publishOrigins: readonly string[];
-  /** Name of the cookie that may carry a token. */
+  /** Name of the cookie that may carry a draft-07 token. */
   readonly cookieName: string;
   /** Interval of the keep-alive comment on idle streams; `null` sends none. */
   readonly heartbeatMs: number | null;
@@ -154,6 +175,21 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
  */
 export type JwtKeySource = string | { readonly jwksUrl: string };
 
+/** A trusted issuer of draft-08 access tokens and one of its keys. */
+export interface TrustedIssuer {
+  /** The exact `iss` of its tokens. */
+  readonly issuer: string;
+  readonly key: JwtKeySource;
+  readonly algorithm: JwtAlgorithm;
+  /** Which tokens the key verifies; absent: both publisher and subscriber tokens. */
+  readonly roles?: readonly ('publisher' | 'subscriber')[] | undefined;
+  /**
+   * An OAuth authorization server (RFC 8414 issuer) rather than a self-issuing publisher: listed
+   * in the protected resource metadata's `authorization_servers`.
+   */
+  readonly authorizationServer?: boolean | undefined;
+}
+
 /**
  * `sqlite` (the default) keeps history in an embedded file that survives restarts and crashes;
  * `memory` keeps it in the process, for development and ephemeral hubs; `redis` keeps it in a
@@ -205,6 +241,10 @@ export const DEFAULTS = Object.freeze({
   subscriberJwtAlgorithm: 'HS256',
   jwtIssuer: null,
   jwtAudience: null,
+  trustedIssuers: [],
+  resourceIdentifier: null,
+  accessTokenCookie: '__Secure-mercure_access_token',
+  queryToken: true,
   jwtClockToleranceMs: 0,
   jwksCooldownMs: 30_000,
   anonymous: false,

@@ -8,17 +8,25 @@ export interface FoundToken {
   readonly source: TokenSource;
 }
 
+export interface TokenSourceOptions {
+  /** Cookies that may carry the token, in order of preference. */
+  readonly cookieNames: readonly string[];
+}
+
+// RFC 6750 §2.1: the scheme is case-insensitive; one space, then the token (lenient on more).
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
- * Finds the request's token in Mercure's order: the `Authorization: Bearer` header, then the
- * `authorization` query parameter, then the cookie. An Authorization header that is not a
- * Bearer token yields an empty token, so it is refused rather than silently ignored.
+ * Finds the request's token: the `Authorization: Bearer` header, then draft-07's `authorization`
+ * query parameter, then a cookie. The header always wins over a cookie (cookies are ambient, so
+ * both at once is no client error). An Authorization header that is not a Bearer token yields an
+ * empty token, so it is refused rather than silently ignored. Whether a query token may be used
+ * is the caller's decision: it depends on the request's dialect and the hub's configuration.
  */
 export function findToken(
   headers: IncomingHttpHeaders,
   query: URLSearchParams,
-  cookieName: string,
+  options: TokenSourceOptions,
 ): FoundToken | undefined {
   const header = headers.authorization;
   if (header !== undefined) {
@@ -26,8 +34,10 @@ export function findToken(
   }
   const fromQuery = query.get('authorization');
   if (fromQuery !== null) return { token: fromQuery, source: 'query' };
-  const fromCookie = readCookie(headers.cookie, cookieName);
-  if (fromCookie !== undefined) return { token: fromCookie, source: 'cookie' };
+  for (const name of options.cookieNames) {
+    const fromCookie = readCookie(headers.cookie, name);
+    if (fromCookie !== undefined) return { token: fromCookie, source: 'cookie' };
+  }
   return undefined;
 }
 

@@ -1,9 +1,11 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTPayload, JWTVerifyOptions } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyOptions, ProtectedHeaderParameters } from 'jose';
 import type { JwtAlgorithm } from '../config.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { TokenRefusalReason } from '../core/errors.ts';
 import { compileSelector } from '../core/topic-selector.ts';
+import { AuthorizationDetailsError, readAuthorizationDetails } from './authorization-details.ts';
+import type { Dialect } from '../core/dialect.ts';
 import type { Grants } from './grants.ts';
 import type { VerificationKey } from './jwt-key.ts';
 
@@ -17,23 +19,53 @@ export interface RoleVerification {
   readonly algorithm: JwtAlgorithm;
 }
 
+/**
+ * A trusted issuer of draft-08 access tokens and the keys that verify its tokens, per role. A
+ * token's signature is checked only with the keys of the issuer its `iss` names.
+ */
+export interface IssuerVerification {
+  readonly issuer: string;
+  /** Tried in order (several while keys rotate); empty: the issuer's tokens cannot publish. */
+  readonly publisher: readonly RoleVerification[];
+  readonly subscriber: readonly RoleVerification[];
+}
+
 export interface TokenVerifierOptions {
+  /** The keys of draft-07 tokens (the `mercure` claim). */
   readonly publisher: RoleVerification;
   readonly subscriber: RoleVerification;
-  /** The `iss` every token must carry; `null` or absent: not checked. */
+  /** The `iss` every draft-07 token must carry; `null` or absent: not checked. */
   readonly issuer?: string | null | undefined;
-  /** An `aud` every token must carry; `null` or absent: not checked. */
+  /** An `aud` every draft-07 token must carry; `null` or absent: not checked. */
   readonly audience?: string | null | undefined;
   /** Clock skew allowed on `exp` and `nbf`, in milliseconds; absent: none. */
   readonly clockToleranceMs?: number | undefined;
+  /** The trusted issuers of draft-08 access tokens; none: every access token is refused. */
+  readonly issuers?: readonly IssuerVerification[] | undefined;
+  /** Whether draft-07 tokens are accepted at all (false on a draft-08-only hub). */
+  readonly acceptMercureClaim?: boolean | undefined;
+  /** Whether draft-08 access tokens are accepted at all (false on a draft-07-only hub). */
+  readonly acceptAccessTokens?: boolean | undefined;
+}
+
+/** What a draft-08 access token is checked against, which may depend on the request. */
+export interface AccessTokenContext {
+  /** The hub's resource identifier: the token's `aud` must hold it. */
+  readonly resource: string;
+  /** The hub's URL, against which relative URL patterns resolve. */
+  readonly hubUrl: string;
+  /** The request's dialect: a draft-08 request takes draft-08 tokens only. */
+  readonly dialect: Dialect | undefined;
 }
 
 export interface TokenVerifier {
   /**
    * Verifies a token for a role and returns its grants; throws HERALD_ERR_INVALID_TOKEN with a
-   * `reason`, or HERALD_ERR_KEYS_UNAVAILABLE when a JWKS cannot be fetched.
+   * `reason`, or HERALD_ERR_KEYS_UNAVAILABLE when a JWKS cannot be fetched. A token is a
+   * draft-08 access token when its header's `typ` is `at+jwt`; otherwise a draft-07 token.
+   * Without `context`, only draft-07 tokens are accepted.
    */
-  verify(token: string, role: TokenRole): Promise<Grants>;
+  verify(token: string, role: TokenRole, context?: AccessTokenContext): Promise<Grants>;
 }
 
 // Mercure reads its claims under `mercure`; the URI form is the namespaced spelling some
@@ -54,10 +86,133 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     subscriber: checks('subscriber'),
   };
 
+  const issuers = new Map<string, IssuerVerification>();
+  for (const entry of options.issuers ?? []) {
+    const known = issuers.get(entry.issuer);
+    issuers.set(
+      entry.issuer,
+      known === undefined
+        ? entry
+        : {
+            issuer: entry.issuer,
+            publisher: [...known.publisher, ...entry.publisher],
+            subscriber: [...known.subscriber, ...entry.subscriber],
+          },
+    );
+  }
+  const acceptMercureClaim = options.acceptMercureClaim ?? true;
+  const acceptAccessTokens = options.acceptAccessTokens ?? true;
+
+  async function verifyAccessToken(
+    token: string,
+    role: TokenRole,
+    context: AccessTokenContext,
+  ): Promise<Grants> {
+    let claimed: JWTPayload;
+    try {
+      claimed = decodeJwt(token);
+    } catch (error) {
+      throw refusal('malformed', 'The token is malformed.', error);
+    }
+    // The unverified `iss` only chooses whose keys are tried; the signature then proves it.
+    const trusted = typeof claimed.iss === 'string' ? issuers.get(claimed.iss) : undefined;
+    if (trusted === undefined) {
+      throw refusal('unknown-issuer', 'The token\'s "iss" is not a trusted issuer of this hub.');
+    }
+    const keys = trusted[role];
+    if (keys.length === 0) {
+      throw refusal('unknown-issuer', `The token's issuer is trusted, but not for ${role} tokens.`);
+    }
+    let payload: JWTPayload | undefined;
+    let failure: unknown;
+    for (const verification of keys) {
+      const checks: JWTVerifyOptions = {
+        algorithms: [verification.algorithm],
+        clockTolerance: toleranceMs / 1000,
+        issuer: trusted.issuer,
+        audience: context.resource,
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'iss', 'aud'],
+      };
+      const { key } = verification;
+      try {
+        ({ payload } =
+          typeof key === 'function'
+            ? await jwtVerify(token, key, checks)
+            : await jwtVerify(token, key, checks));
+        break;
+      } catch (error) {
+        // Another of the issuer's keys (one being rotated in) may fit the signature; a claim
+        // that fails with one key fails with all.
+        const keyMismatch =
+          error instanceof joseErrors.JWSSignatureVerificationFailed ||
+          error instanceof joseErrors.JOSEAlgNotAllowed ||
+          error instanceof joseErrors.JWKSNoMatchingKey;
+        failure ??= error;
+        if (!keyMismatch) {
+          failure = error;
+          break;
+        }
+      }
+    }
+    if (payload === undefined) {
+      const [first] = keys as [RoleVerification];
+      throw translate(failure, token, role, first.algorithm, typeof first.key === 'function');
+    }
+    let details;
+    try {
+      details = readAuthorizationDetails(payload['authorization_details'], context.hubUrl);
+    } catch (error) {
+      if (!(error instanceof AuthorizationDetailsError)) throw error;
+      throw refusal('invalid-authorization-details', error.message, error);
+    }
+    return {
+      dialect: '08',
+      publish: details.publish,
+      subscribe: details.subscribe,
+      payload: undefined,
+      subscribeDetails: details.subscribeDetails,
+      expiresAt: (payload.exp as number) * 1000 + toleranceMs,
+      // Qualified by the issuer: two issuers' subjects of the same name are not one publisher.
+      subject: typeof payload.sub === 'string' ? `${trusted.issuer} ${payload.sub}` : undefined,
+    };
+  }
+
   return {
-    async verify(token: string, role: TokenRole): Promise<Grants> {
+    async verify(token: string, role: TokenRole, context?: AccessTokenContext): Promise<Grants> {
       if (token === '') {
         throw refusal('malformed', 'The token is empty or not a Bearer token.');
+      }
+      const form = tokenForm(token);
+      if (form === 'access-token') {
+        if (!acceptAccessTokens) {
+          throw refusal(
+            'wrong-type',
+            'This hub speaks draft-07 only: it takes tokens with a "mercure" claim, not access tokens.',
+          );
+        }
+        if (context === undefined) {
+          throw refusal('wrong-type', 'This endpoint takes draft-07 tokens only.');
+        }
+        return verifyAccessToken(token, role, context);
+      }
+      if (form === 'untyped-details') {
+        throw refusal(
+          'wrong-type',
+          'The token carries "authorization_details" but its "typ" is not "at+jwt" (RFC 9068).',
+        );
+      }
+      if (context?.dialect === '08') {
+        throw refusal(
+          'wrong-type',
+          'A draft-08 request needs an RFC 9068 access token ("typ": "at+jwt").',
+        );
+      }
+      if (!acceptMercureClaim) {
+        throw refusal(
+          'wrong-type',
+          'This hub speaks draft-08 only: it needs an RFC 9068 access token ("typ": "at+jwt").',
+        );
       }
       const { key } = options[role];
       let payload: JWTPayload;
@@ -73,6 +228,36 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return grantsFrom(payload, toleranceMs);
     },
   };
+}
+
+/** Whether a token says it is a draft-08 access token (`typ` `at+jwt`); nothing is verified. */
+export function isAccessToken(token: string): boolean {
+  return tokenForm(token) === 'access-token';
+}
+
+/**
+ * What a token claims to be, read before any verification: `typ` `at+jwt` (or
+ * `application/at+jwt`, any case) makes it a draft-08 access token; `authorization_details`
+ * without that `typ` is a draft-08 token of the wrong type; anything else is draft-07's.
+ */
+function tokenForm(token: string): 'access-token' | 'untyped-details' | 'mercure-claim' {
+  let header: ProtectedHeaderParameters;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    // Left to jose, which reports the malformed token.
+    return 'mercure-claim';
+  }
+  if (typeof header.typ === 'string') {
+    const typ = header.typ.toLowerCase().replace(/^application\//, '');
+    if (typ === 'at+jwt') return 'access-token';
+  }
+  try {
+    if (decodeJwt(token)['authorization_details'] !== undefined) return 'untyped-details';
+  } catch {
+    // Malformed: as above.
+  }
+  return 'mercure-claim';
 }
 
 function refusal(reason: TokenRefusalReason, detail: string, cause?: unknown): HeraldError {
@@ -94,7 +279,17 @@ function translate(
     return refusal('expired', 'The token has expired.', error);
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    // Only access tokens require `exp` (a missing `iss` or `aud` is a wrong one, as in draft-07).
+    if (error.reason === 'missing' && error.claim === 'exp') {
+      return refusal(
+        'missing-claim',
+        'The token has no "exp" claim; access tokens must expire.',
+        error,
+      );
+    }
     switch (error.claim) {
+      case 'typ':
+        return refusal('wrong-type', 'The token\'s "typ" is not "at+jwt".', error);
       case 'nbf':
         return refusal('not-yet-valid', 'The token is not valid yet ("nbf").', error);
       case 'iss':
@@ -197,9 +392,11 @@ function grantsFrom(payload: JWTPayload, toleranceMs: number): Grants {
   }
   const mercure = (claim ?? {}) as Record<string, unknown>;
   return {
+    dialect: '07',
     publish: selectorsClaim(mercure, 'publish'),
     subscribe: selectorsClaim(mercure, 'subscribe'),
     payload: mercure['payload'],
+    subscribeDetails: [],
     // jose accepted the token until exp + tolerance: the stream lives exactly as long.
     expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 + toleranceMs,
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,

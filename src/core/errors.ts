@@ -63,7 +63,20 @@ export const TOKEN_REFUSAL_REASONS = [
   'wrong-issuer',
   'wrong-audience',
   'invalid-claims',
+  // Draft-08 access tokens (RFC 9068):
+  'wrong-type',
+  'unknown-issuer',
+  'missing-claim',
+  'invalid-authorization-details',
 ] as const;
+
+/**
+ * The RFC 6750 answer a draft-08 request gets: `{}` is the bare challenge (no token was sent),
+ * otherwise the `error` the `WWW-Authenticate: Bearer` challenge carries.
+ */
+export interface BearerChallenge {
+  readonly error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+}
 
 export type TokenRefusalReason = (typeof TOKEN_REFUSAL_REASONS)[number];
 
@@ -76,11 +89,21 @@ export class HeraldError extends Error {
   readonly reason: TokenRefusalReason | undefined;
   /** For 429 and 503 answers: whole seconds (at least 1) before a retry may succeed. */
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * Set on the refusals of draft-08 requests: the answer carries an RFC 6750 challenge (with the
+   * hub's `resource_metadata`) besides the problem document. Draft-07 answers have none.
+   */
+  readonly challenge: BearerChallenge | undefined;
 
   constructor(
     code: ErrorCode,
     detail: string,
-    options?: { cause?: unknown; reason?: TokenRefusalReason; retryAfterSeconds?: number },
+    options?: {
+      cause?: unknown;
+      reason?: TokenRefusalReason | undefined;
+      retryAfterSeconds?: number;
+      challenge?: BearerChallenge | undefined;
+    },
   ) {
     super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HeraldError';
@@ -88,6 +111,7 @@ export class HeraldError extends Error {
     this.status = ERROR_CATALOG[code].status;
     this.title = ERROR_CATALOG[code].title;
     this.reason = options?.reason;
+    this.challenge = options?.challenge;
     this.retryAfterSeconds =
       options?.retryAfterSeconds === undefined
         ? undefined

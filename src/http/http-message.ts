@@ -19,6 +19,7 @@ export interface HubResponse extends EventEmitter {
   /** Bytes written but not yet handed to the kernel (HTTP/1.1) or sent in a frame (HTTP/2). */
   readonly writableLength: number;
   setHeader(name: string, value: number | string | readonly string[]): unknown;
+  removeHeader(name: string): void;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
   write(chunk: string | Uint8Array): boolean;
   end(chunk?: string | Uint8Array): unknown;

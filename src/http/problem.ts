@@ -22,8 +22,9 @@ export function sendProblem(
   if (known.retryAfterSeconds !== undefined) {
     extraHeaders = { ...extraHeaders, 'Retry-After': String(known.retryAfterSeconds) };
   }
-  if (known.status === 401) {
+  if (known.status === 401 && extraHeaders['WWW-Authenticate'] === undefined) {
     // RFC 6750: tell the client which scheme to use, and (for a bad token) that it was invalid.
+    // (Draft-08 answers come with their full challenge already.)
     extraHeaders = {
       ...extraHeaders,
       'WWW-Authenticate':

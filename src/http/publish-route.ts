@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Grants } from '../auth/grants.ts';
-import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { RateDecision } from '../core/rate-limiter.ts';
 import { anySelectorMatches } from '../core/topic-selector.ts';
@@ -10,6 +9,7 @@ import type { HubRequest, HubResponse } from './http-message.ts';
 import { parsePublishBody } from './publish-body.ts';
 import { checkPublishedUpdate } from '../core/reserved-namespace.ts';
 import { readBody } from './read-body.ts';
+import { authorize, withChallenge } from './request-auth.ts';
 
 /**
  * `POST /.well-known/mercure`: authorizes, parses, stores, and answers with the ids only once
@@ -31,7 +31,12 @@ export async function handlePublish(
   for (const update of updates) {
     // Refused whatever the token allows, so before it is asked (draft-08: 400, not 403).
     checkPublishedUpdate(update);
-    assertMayPublish(grants, update);
+    try {
+      assertMayPublish(grants, update);
+    } catch (error) {
+      // Draft-08: 403 with `insufficient_scope`; draft-07 keeps its plain 403.
+      throw grants.dialect === '08' ? withChallenge(error) : error;
+    }
   }
   refuseOverRate(context.publishRate?.take(publisher, updates.length));
   const stored = await context.hub.publish(updates);
@@ -67,11 +72,14 @@ async function publisherGrants(
   req: HubRequest,
   url: URL,
 ): Promise<{ grants: Grants; token: string }> {
-  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
-  if (found === undefined) {
-    throw new HeraldError('HERALD_ERR_UNAUTHORIZED', 'Publishing needs a publisher token.');
-  }
-  const grants = await context.verifier.verify(found.token, 'publisher');
+  // A publish body is the same in both dialects: the token's form decides the answers' style.
+  const { grants, found } = await authorize(context, req, url, {
+    role: 'publisher',
+    dialect: undefined,
+    requireToken: true,
+    missingToken: 'Publishing needs a publisher token.',
+  });
+  if (found === undefined) throw new Error('unreachable: a required token is always found');
   // A browser attaches cookies to cross-site requests: only allowed origins may publish with one.
   if (found.source === 'cookie') assertAllowedOrigin(context, req);
   return { grants, token: found.token };

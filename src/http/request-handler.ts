@@ -6,12 +6,17 @@ import { answerPreflight, corsHeaders } from './cors.ts';
 import { assertHeaderListSize } from './header-list-size.ts';
 import { HUB_PATH } from './hub-url.ts';
 import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
+import { hubIdentity, metadataPaths } from './hub-identity.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
 import { RequestLog } from './request-log.ts';
 import { handlePublish } from './publish-route.ts';
 import { handleRoot } from './root-route.ts';
+import { bearerChallenge, withChallenge } from './request-auth.ts';
+import { requestDialect } from './request-dialect.ts';
+import { servesDialect } from '../core/dialect.ts';
+import { answerMetadataPreflight, handleResourceMetadata } from './resource-metadata-route.ts';
 import { handleSubscribe } from './subscribe-route.ts';
 import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
 import { readRequestTarget } from './request-target.ts';
@@ -34,6 +39,9 @@ export function createRequestHandler(
   context: RouteContext,
 ): (req: HubRequest, res: HubResponse) => void {
   const corsOrigins = new Set(context.config.corsOrigins);
+  // A draft-07-only hub publishes no metadata: its absence tells clients what it speaks.
+  const draft08 = servesDialect(context.config.protocol, '08');
+  const metadata = draft08 ? metadataPaths(context.config) : new Set<string>();
 
   async function route(
     req: HubRequest,
@@ -68,6 +76,16 @@ export function createRequestHandler(
             'HERALD_ERR_METHOD_NOT_ALLOWED',
             `${req.method ?? 'This method'} is not allowed here; use GET to subscribe or POST to publish.`,
           );
+      }
+    }
+    if (metadata.has(path)) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        handleResourceMetadata(context, req, res);
+        return;
+      }
+      if (req.method === 'OPTIONS') {
+        answerMetadataPreflight(res);
+        return;
       }
     }
     // Served only with --subscriptions: otherwise these paths are unknown (404).
@@ -110,7 +128,9 @@ export function createRequestHandler(
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const common = { 'X-Request-Id': requestId, ...corsHeaders(req, corsOrigins) };
     const log = RequestLog.open(context.logger, req, res, requestId, started);
-    route(req, res, common, log).catch((error: unknown) => {
+    route(req, res, common, log).catch((thrown: unknown) => {
+      // A draft-08 request's token refusals carry RFC 6750 challenges.
+      const error = requestDialect(req) === '08' ? withChallenge(thrown) : thrown;
       if (abortedByClient(req, error)) {
         // The connection was cut mid-request (by the client, or by a request timeout that was
         // already answered): there is no one to answer, and nothing went wrong here.
@@ -126,6 +146,11 @@ export function createRequestHandler(
       const headers: Record<string, string> = { ...common };
       if (error instanceof HeraldError && error.code === 'HERALD_ERR_METHOD_NOT_ALLOWED') {
         headers['Allow'] = 'GET, POST, OPTIONS';
+      }
+      if (error instanceof HeraldError && error.challenge !== undefined && draft08) {
+        // A draft-08 refusal: RFC 6750's challenge, pointing to the metadata (RFC 9728 §5.1).
+        const { metadataUrl } = hubIdentity(context.config, req);
+        headers['WWW-Authenticate'] = bearerChallenge(error.challenge, metadataUrl);
       }
       // A refusal may come before the body was received: close rather than reuse the connection.
       // (HTTP/2 ends just this stream, and forbids the header.)

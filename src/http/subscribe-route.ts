@@ -1,9 +1,8 @@
-import type { Grants } from '../auth/grants.ts';
-import { ANONYMOUS } from '../auth/grants.ts';
-import { findToken } from '../auth/token-source.ts';
+import { payloadForMatcher } from '../auth/authorization-details.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { SubscriberGrants } from '../core/subscriber.ts';
 import type { RouteContext } from './context.ts';
+import { authorize } from './request-auth.ts';
 import type { RequestLog } from './request-log.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import type { SseConnectionLimits } from './sse-connection.ts';
@@ -87,7 +86,15 @@ export async function handleSubscribe(
     req,
     query.dialect === '07' ? query.selectors.length : query.matchers.length,
   );
-  const grants = await subscriberGrants(context, req, query.dialect === '07' ? url : undefined);
+  const { grants } = await authorize(context, req, url, {
+    role: 'subscriber',
+    dialect: query.dialect,
+    requireToken: !context.config.anonymous,
+    missingToken:
+      query.dialect === '08'
+        ? `Subscribing needs an access token: an Authorization Bearer header or the ${context.config.accessTokenCookie} cookie.`
+        : 'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
+  });
   const lastEventId = requestedLastEventId(req, query.lastEventId);
   const opened = await context.hub.subscribe({
     ...(query.dialect === '07'
@@ -103,7 +110,15 @@ export async function handleSubscribe(
     grants: grants.subscribe.length === 0 ? PUBLIC_ONLY : { privateSelectors: grants.subscribe },
     sink: connection,
     lastEventId,
-    payload: grants.payload,
+    // Draft-08 tokens carry a payload per subscribe detail, chosen by the subscription's matcher.
+    // (One payload per subscriber: that of its first matcher.)
+    payload:
+      grants.dialect === '08'
+        ? payloadForMatcher(
+            grants.subscribeDetails,
+            query.dialect === '08' ? (query.matchers[0]?.match ?? '') : (query.selectors[0] ?? ''),
+          )
+        : grants.payload,
   });
   const { subscriber } = opened;
   // The client may have gone while history was being looked up.
@@ -142,22 +157,4 @@ function requestedLastEventId(req: HubRequest, fromQuery: string | undefined): s
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header !== '') return headerToUtf8(header);
   return fromQuery;
-}
-
-// What a draft-08 request's token lookup sees of its query: nothing (no token in URLs).
-const NO_QUERY = new URLSearchParams();
-
-/** `url`: a draft-07 request's, whose `authorization` parameter may carry the token. */
-async function subscriberGrants(
-  context: RouteContext,
-  req: HubRequest,
-  url: URL | undefined,
-): Promise<Grants> {
-  const found = findToken(req.headers, url?.searchParams ?? NO_QUERY, context.config.cookieName);
-  if (found !== undefined) return context.verifier.verify(found.token, 'subscriber');
-  if (context.config.anonymous) return ANONYMOUS;
-  throw new HeraldError(
-    'HERALD_ERR_UNAUTHORIZED',
-    'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
-  );
 }

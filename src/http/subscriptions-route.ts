@@ -1,4 +1,3 @@
-import { findToken } from '../auth/token-source.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { Presence } from '../core/presence.ts';
 import {
@@ -16,6 +15,7 @@ import { hubUrlOf } from './hub-url.ts';
 import type { RouteContext } from './context.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { utf8ToHeader } from './header-value.ts';
+import { authorize, withChallenge } from './request-auth.ts';
 
 /** Whether a path belongs to the subscription API (served only with `--subscriptions`). */
 export function isSubscriptionsPath(pathname: string): boolean {
@@ -35,21 +35,20 @@ export async function handleSubscriptions(
   res: HubResponse,
   url: URL,
 ): Promise<void> {
-  const found = findToken(req.headers, url.searchParams, context.config.cookieName);
-  if (found === undefined) {
-    throw new HeraldError(
-      'HERALD_ERR_UNAUTHORIZED',
-      'The subscription API needs a subscriber token whose mercure.subscribe selectors cover its URL.',
-    );
-  }
-  const grants = await context.verifier.verify(found.token, 'subscriber');
+  const { grants, dialect } = await authorize(context, req, url, {
+    role: 'subscriber',
+    dialect: undefined,
+    requireToken: true,
+    missingToken:
+      'The subscription API needs a subscriber token whose subscribe grants cover its URL.',
+  });
   const segments = pathSegments(url.pathname);
   if (segments === undefined) {
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
   }
   const draft08 = draft08Target(presence, segments);
   if (draft08 !== undefined) {
-    authorize(grants.subscribe, draft08.canonical, url.pathname);
+    assertCovers(grants.subscribe, draft08.canonical, url.pathname, true);
     answerDraft08(context, presence, req, res, draft08);
     return;
   }
@@ -65,7 +64,7 @@ export async function handleSubscriptions(
       : subscriber === undefined
         ? topicCollectionId(topic)
         : subscriptionId(topic, subscriber);
-  authorize(grants.subscribe, canonical, url.pathname);
+  assertCovers(grants.subscribe, canonical, url.pathname, dialect === '08');
 
   // Read in one go, so that the list is exactly the state at `lastEventID`.
   const lastEventID = presence.lastEventId ?? 'earliest';
@@ -98,16 +97,20 @@ export async function handleSubscriptions(
   send(req, res, headers, 'application/ld+json', body);
 }
 
-function authorize(
+/** Refuses (403) a token whose subscribe grants cover neither form of the URL asked for. */
+function assertCovers(
   selectors: readonly TopicSelector[],
   canonical: string,
   requested: string,
+  draft08: boolean,
 ): void {
   if (!anySelectorMatches(selectors, [canonical, requested])) {
-    throw new HeraldError(
+    const refusal = new HeraldError(
       'HERALD_ERR_FORBIDDEN',
       `The token's subscribe selectors do not cover ${canonical}.`,
     );
+    // Draft-08: 403 with `insufficient_scope`; draft-07 keeps its plain 403.
+    throw draft08 ? withChallenge(refusal) : refusal;
   }
 }
 
