@@ -21,12 +21,14 @@ export interface HeraldConfig {
   readonly publisherJwtAlgorithm: JwtAlgorithm;
   /** The one algorithm subscriber tokens must be signed with; every other one is refused. */
   readonly subscriberJwtAlgorithm: JwtAlgorithm;
-  /**
-   * Draft-07 tokens: the `iss` every one must carry; `null`: not checked. Draft-08 access
-   * tokens: the issuer the keys above belong to; `null`: those keys verify no access token
-   * (only `trustedIssuers` do).
-   */
+  /** The `iss` every draft-07 token must carry; `null`: not checked. */
   readonly jwtIssuer: string | null;
+  /**
+   * The issuer of draft-08 access tokens the keys above verify (a token is verified only with
+   * the keys of the issuer its `iss` names); `null`: `jwtIssuer`; both `null`: those keys verify
+   * no access token, only `trustedIssuers` do.
+   */
+  readonly accessTokenIssuer: string | null;
   /** An `aud` every draft-07 token must carry; `null`: not checked. */
   readonly jwtAudience: string | null;
   /**
@@ -241,6 +243,7 @@ export const DEFAULTS = Object.freeze({
   subscriberJwtAlgorithm: 'HS256',
   jwtIssuer: null,
   jwtAudience: null,
+  accessTokenIssuer: null,
   trustedIssuers: [],
   resourceIdentifier: null,
   accessTokenCookie: '__Secure-mercure_access_token',

@@ -39,7 +39,7 @@ export class AuthorizationDetailsError extends Error {
 }
 
 // C0, DEL, C1 and Unicode format characters (Cf): refused in matchers as in topics.
-const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+const FORBIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}]/u;
 
 /**
  * Reads the `authorization_details` claim. Entries of other types are another API's business

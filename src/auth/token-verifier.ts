@@ -230,9 +230,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 }
 
-/** Whether a token says it is a draft-08 access token (`typ` `at+jwt`); nothing is verified. */
-export function isAccessToken(token: string): boolean {
-  return tokenForm(token) === 'access-token';
+/**
+ * The dialect a token is meant for, read without verifying it: draft-08 for an access token
+ * (`typ` `at+jwt`) and for a token with `authorization_details` (then refused for its `typ`).
+ */
+export function tokenDialect(token: string): Dialect {
+  return tokenForm(token) === 'mercure-claim' ? '07' : '08';
 }
 
 /**

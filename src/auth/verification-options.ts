@@ -29,8 +29,9 @@ export function verificationOptions(config: HeraldConfig): TokenVerifierOptions 
   };
   const issuers: IssuerVerification[] = [];
   // The main keys verify the access tokens of the issuer they are bound to, when one is named.
-  if (config.jwtIssuer !== null) {
-    issuers.push({ issuer: config.jwtIssuer, publisher: [publisher], subscriber: [subscriber] });
+  const mainIssuer = config.accessTokenIssuer ?? config.jwtIssuer;
+  if (mainIssuer !== null) {
+    issuers.push({ issuer: mainIssuer, publisher: [publisher], subscriber: [subscriber] });
   }
   config.trustedIssuers.forEach((trusted, index) => {
     if (trusted.issuer === '') throw new JwtKeyError(`trustedIssuers[${index}].issuer is empty.`);

@@ -5,7 +5,13 @@ import { PROTOCOL_SUPPORTS } from '../core/dialect.ts';
 import type { ProtocolSupport } from '../core/dialect.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import { trustedProxySet } from '../http/client-address.ts';
-import { checkVerificationKey, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
+import {
+  checkVerificationKey,
+  JWT_FLAGS,
+  JWT_HELP,
+  parseAccessTokenOptions,
+  parseJwtOptions,
+} from './jwt-options.ts';
 import { readConfigFile } from './config-file.ts';
 import type { DevelopmentKey } from './development-key.ts';
 import { listPicker, OptionError, optionPicker, parseFlags } from './option-reading.ts';
@@ -157,6 +163,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   const pickList = listPicker(values, env, file);
 
   const jwt = parseJwtOptions(pick);
+  const accessTokens = parseAccessTokenOptions(pick, pickList);
   const publisherKey = jwt.publisher.key;
   const subscriberKey = jwt.subscriber.key;
   if ((publisherKey === undefined) !== (subscriberKey === undefined)) {
@@ -221,6 +228,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       subscriberJwtAlgorithm: jwt.subscriber.algorithm?.value,
       jwtIssuer: jwt.issuer,
       jwtAudience: jwt.audience,
+      ...accessTokens,
       jwtClockToleranceMs: optional(
         pick('jwt-clock-tolerance', 'HERALD_JWT_CLOCK_TOLERANCE'),
         (v, n) => {

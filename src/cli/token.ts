@@ -1,14 +1,21 @@
 import { JwtKeyError, loadSigningKey } from '../auth/jwt-key.ts';
-import { mintToken } from '../auth/mint-token.ts';
-import { asOptionError, JWT_FLAGS, JWT_HELP, parseJwtOptions } from './jwt-options.ts';
+import { mintAccessToken, mintToken } from '../auth/mint-token.ts';
+import type { MintMatcher } from '../auth/mint-token.ts';
+import { asOptionError, parseJwtOptions, SIGNING_FLAGS } from './jwt-options.ts';
 import type { RoleJwtOptions } from './jwt-options.ts';
 import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
 import { duration } from './serve-options.ts';
 
 const FLAGS = {
-  ...JWT_FLAGS,
+  ...SIGNING_FLAGS,
+  protocol: { type: 'string' },
   publish: { type: 'string', multiple: true },
+  'publish-urlpattern': { type: 'string', multiple: true },
   subscribe: { type: 'string', multiple: true },
+  'subscribe-urlpattern': { type: 'string', multiple: true },
+  'resource-identifier': { type: 'string' },
+  'access-token-issuer': { type: 'string' },
+  subject: { type: 'string' },
   ttl: { type: 'string' },
   payload: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -16,19 +23,40 @@ const FLAGS = {
 
 export const TOKEN_HELP = `Usage: herald token [options]
 
-Prints a signed Mercure token (a JWT), for development and tests.
+Prints a signed token (a JWT), for development and tests: by default a Mercure 1.0 (draft-08)
+access token (RFC 9068: typ at+jwt, iss, aud, sub, client_id, iat, exp, jti and
+authorization_details); with --protocol 07, a draft-07 token with a mercure claim.
 
-  --publish <selector>       a topic selector the token may publish to (repeatable)
-  --subscribe <selector>     a topic selector whose private updates it may receive (repeatable)
+  --protocol <07|08>         the token's form                      (08)
+  --publish <matcher>        a topic it may publish to: an exact topic, or * for all (repeatable);
+                             with --protocol 07, a draft-07 selector (URI template, string or *)
+  --publish-urlpattern <pattern>  a URL Pattern of topics it may publish to (repeatable; draft-08)
+  --subscribe <matcher>      a topic whose private updates it may receive (repeatable; as --publish)
+  --subscribe-urlpattern <pattern>  a URL Pattern of such topics (repeatable; draft-08)
   --ttl <duration>           lifetime, e.g. 30s, 15m, 12h or 7d (default 1h)
-  --payload <json>           JSON kept as mercure.payload
+  --payload <json>           draft-08: a JSON object on the subscribe detail; draft-07: mercure.payload
+  --subject <sub>            the "sub" claim (draft-08; default: a fresh urn:uuid)
 
-The key and algorithm come from the same flags and variables as herald serve: the token for
---publish is signed with the publisher key, for --subscribe with the subscriber key. For RS*, PS*,
-ES* and EdDSA the key must be a private key (PEM text or a PEM file's path); herald serve accepts
-the same private key and verifies with its public half.
+Signing (the same flags and variables as herald serve; the token for --publish is signed with the
+publisher key, for --subscribe with the subscriber key):
+  --jwt-key <key>            the HMAC secret (HS*), or for RS*, PS*, ES* and EdDSA a private key as
+                             PEM text or a PEM file's path (herald serve verifies with its public
+                             half)                                 HERALD_JWT_KEY
+  --publisher-jwt-key <key>, --subscriber-jwt-key <key>   HERALD_{PUBLISHER,SUBSCRIBER}_JWT_KEY
+  --jwt-alg <alg>            HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA
+                                                                   HERALD_JWT_ALG (HS256)
+  --publisher-jwt-alg <alg>, --subscriber-jwt-alg <alg>   HERALD_{PUBLISHER,SUBSCRIBER}_JWT_ALG
+  --jwt-issuer <iss>         the "iss" claim: the issuer herald serve trusts with this key
+                             (required for draft-08)               HERALD_JWT_ISSUER
+  --access-token-issuer <iss>  the draft-08 "iss" when --jwt-issuer is not given
+                                                                   HERALD_ACCESS_TOKEN_ISSUER
+  --jwt-audience <aud>       the "aud" claim: for draft-08, the hub's resource identifier, e.g.
+                             https://hub.example/.well-known/mercure (required for draft-08)
+                                                                   HERALD_JWT_AUDIENCE
+  --resource-identifier <uri>  the draft-08 "aud" when --jwt-audience is not given
+                                                                   HERALD_RESOURCE_IDENTIFIER
 
-${JWT_HELP}`;
+A JWKS URL holds public keys only, so it cannot sign: herald token needs the private key.`;
 
 const DEFAULT_TTL_MS = 3_600_000;
 
@@ -41,15 +69,27 @@ export async function mintTokenFromArgs(argv: readonly string[], env: Env): Prom
 
   const pick = optionPicker(values, env);
   const jwt = parseJwtOptions(pick);
+  const protocol = values.protocol ?? '08';
+  if (protocol !== '07' && protocol !== '08') {
+    throw new OptionError(`--protocol must be 07 or 08; got "${protocol}".`);
+  }
+  const publishPatterns = values['publish-urlpattern'] ?? [];
+  const subscribePatterns = values['subscribe-urlpattern'] ?? [];
+  if (protocol === '07' && publishPatterns.length + subscribePatterns.length > 0) {
+    throw new OptionError(
+      '--publish-urlpattern and --subscribe-urlpattern are draft-08 matchers: drop --protocol 07, or use URI templates in --publish and --subscribe.',
+    );
+  }
   const publish = values.publish ?? [];
   const subscribe = values.subscribe ?? [];
-  if (publish.length === 0 && subscribe.length === 0) {
-    throw new OptionError('herald token needs --publish or --subscribe (or both).');
+  const publishes = publish.length + publishPatterns.length > 0;
+  const subscribes = subscribe.length + subscribePatterns.length > 0;
+  if (!publishes && !subscribes) {
+    throw new OptionError(
+      'herald token needs --publish or --subscribe (or their -urlpattern forms, or both).',
+    );
   }
-  const roles = [
-    ...(publish.length > 0 ? [jwt.publisher] : []),
-    ...(subscribe.length > 0 ? [jwt.subscriber] : []),
-  ];
+  const roles = [...(publishes ? [jwt.publisher] : []), ...(subscribes ? [jwt.subscriber] : [])];
   const [role] = roles as [RoleJwtOptions, ...RoleJwtOptions[]];
   for (const other of roles) {
     if (!sameKey(role, other)) {
@@ -87,6 +127,41 @@ export async function mintTokenFromArgs(argv: readonly string[], env: Env): Prom
     }
   }
 
+  if (protocol === '08') {
+    const audience = jwt.audience ?? pick('resource-identifier', 'HERALD_RESOURCE_IDENTIFIER')?.[1];
+    const issuer = jwt.issuer ?? pick('access-token-issuer', 'HERALD_ACCESS_TOKEN_ISSUER')?.[1];
+    if (issuer === undefined) {
+      throw new OptionError(
+        'A draft-08 access token needs its issuer: --jwt-issuer or --access-token-issuer, the "iss" herald serve trusts with this key.',
+      );
+    }
+    if (audience === undefined) {
+      throw new OptionError(
+        "A draft-08 access token needs the hub's resource identifier as its audience: --jwt-audience or --resource-identifier (e.g. https://hub.example/.well-known/mercure).",
+      );
+    }
+    if (
+      payload !== undefined &&
+      (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    ) {
+      throw new OptionError('--payload must be a JSON object for a draft-08 token.');
+    }
+    const matchers = (exact: string[], patterns: string[]): MintMatcher[] => [
+      ...exact.map((match) => ({ match })),
+      ...patterns.map((match) => ({ match, matchType: 'urlpattern' as const })),
+    ];
+    return mintAccessToken({
+      key,
+      algorithm,
+      issuer,
+      audience,
+      ttlSeconds: Math.ceil(ttl / 1000),
+      subject: values.subject,
+      publish: matchers(publish, publishPatterns),
+      subscribe: matchers(subscribe, subscribePatterns),
+      payload: payload as Record<string, unknown> | undefined,
+    });
+  }
   return mintToken({
     key,
     algorithm,

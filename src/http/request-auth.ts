@@ -3,7 +3,7 @@ import type { Grants } from '../auth/grants.ts';
 import { ANONYMOUS } from '../auth/grants.ts';
 import { findToken } from '../auth/token-source.ts';
 import type { FoundToken } from '../auth/token-source.ts';
-import { isAccessToken } from '../auth/token-verifier.ts';
+import { tokenDialect } from '../auth/token-verifier.ts';
 import type { TokenRole } from '../auth/token-verifier.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { BearerChallenge } from '../core/errors.ts';
@@ -62,12 +62,12 @@ export async function authorize(
       challenge: dialect === '07' ? undefined : {},
     });
   }
-  const answerDialect = dialect ?? (isAccessToken(found.token) ? '08' : '07');
+  const answerDialect = dialect ?? tokenDialect(found.token);
   if (found.source === 'query') {
     if (answerDialect === '08') {
       throw new HeraldError(
         'HERALD_ERR_TOKEN_PRESENTATION',
-        'An access token (typ at+jwt) may not be carried in the URL (RFC 9700): send it in the Authorization header or the cookie.',
+        'A draft-08 access token may not be carried in the URL (RFC 9700): send it in the Authorization header or the cookie.',
         { challenge: { error: 'invalid_request' } },
       );
     }
