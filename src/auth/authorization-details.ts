@@ -38,9 +38,6 @@ export class AuthorizationDetailsError extends Error {
   }
 }
 
-// C0, DEL, C1 and Unicode format characters (Cf): refused in matchers as in topics.
-const FORBIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}]/u;
-
 /**
  * Reads the `authorization_details` claim. Entries of other types are another API's business
  * and are skipped; every Mercure entry must be valid, or the whole token is refused (acting on
@@ -130,11 +127,6 @@ function readTopics(value: unknown, where: string, hubUrl: string): TopicSelecto
     if (match.length > DETAIL_LIMITS.maxMatchLength) {
       throw new AuthorizationDetailsError(
         `${at}.match is longer than ${DETAIL_LIMITS.maxMatchLength} characters.`,
-      );
-    }
-    if (FORBIDDEN_CHARACTERS.test(match)) {
-      throw new AuthorizationDetailsError(
-        `${at}.match holds a control or format character, which no topic may hold.`,
       );
     }
     const type = entry['match_type'] ?? 'exact';

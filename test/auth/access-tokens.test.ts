@@ -134,7 +134,8 @@ const REFUSALS: Refusal[] = [
     name: 'an access token without an issuer',
     reason: 'unknown-issuer',
     token: async (hub) => {
-      const { iss: _iss, ...claims } = goodClaims(hub);
+      const claims = goodClaims(hub);
+      delete claims.iss;
       return accessToken(claims);
     },
   },
@@ -165,7 +166,8 @@ const REFUSALS: Refusal[] = [
     name: 'an access token without aud',
     reason: 'wrong-audience',
     token: async (hub) => {
-      const { aud: _aud, ...claims } = goodClaims(hub);
+      const claims = goodClaims(hub);
+      delete claims.aud;
       return accessToken(claims);
     },
   },
@@ -408,4 +410,191 @@ test("draft-07's authorization query parameter works by default and can be switc
   assert.equal(problem(refused.errorBody ?? '')['code'], 'HERALD_ERR_TOKEN_PRESENTATION');
   assert.equal(refused.headers.get('www-authenticate'), null);
   assert.equal(closed.herald.hub.subscriberCount, 0);
+});
+
+/** A draft-08 subscription URL: `match_urlpattern` matchers. */
+function patternUrl(hub: TestHub, patterns: string[]): string {
+  const url = new URL(hub.hubUrl);
+  for (const pattern of patterns) url.searchParams.append('match_urlpattern', pattern);
+  return url.href;
+}
+
+async function publishPrivate(hub: TestHub, topics: string[], data: string): Promise<void> {
+  const form = new URLSearchParams({ data, private: 'on' });
+  for (const topic of topics) form.append('topic', topic);
+  const response = await fetch(hub.hubUrl, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${await accessToken(goodClaims(hub))}` },
+    body: form,
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+test('draft-08: a private update reaches the subscriber whose authorization_details grant subscribe on one of its topics, and no other', async (t) => {
+  const hub = await startTestHub(t, HUB_OPTIONS);
+  const subscribeDetail = (topics: unknown[]) =>
+    goodClaims(hub, [{ type: MERCURE, actions: ['subscribe'], topics }]);
+  // Routing selects every book; the grant admits book 1 (exact) and, by a relative URL Pattern,
+  // user 42's namespace.
+  const reader = await EventStream.open(t, patternUrl(hub, ['https://example.com/books/:id']), {
+    Authorization: `Bearer ${await accessToken(
+      subscribeDetail([{ match: TOPIC }, { match: '/users/42/*', match_type: 'urlpattern' }]),
+    )}`,
+  });
+  assert.equal(reader.status, 200);
+  // Granted book 2 only: routing alone never widens what it may read.
+  const other = await EventStream.open(t, patternUrl(hub, ['https://example.com/books/:id']), {
+    Authorization: `Bearer ${await accessToken(subscribeDetail([{ match: `${TOPIC.slice(0, -1)}2` }]))}`,
+  });
+  assert.equal(other.status, 200);
+  // A token of the IDP (trusted for subscriber tokens) with the wildcard sees everything private.
+  const idpReader = await EventStream.open(t, patternUrl(hub, ['https://example.com/books/:id']), {
+    Authorization: `Bearer ${await accessToken(
+      { ...subscribeDetail([{ match: '*' }]), iss: IDP },
+      { alg: 'ES256', key: idpKeys.privateKey },
+    )}`,
+  });
+  assert.equal(idpReader.status, 200);
+
+  await publishPrivate(hub, [TOPIC], 'book 1');
+  // Book 3 with user 42's alternate topic (relative to the hub URL's origin).
+  const origin = new URL(hub.hubUrl).origin;
+  await publishPrivate(
+    hub,
+    ['https://example.com/books/3', `${origin}/users/42/books/3`],
+    'book 3',
+  );
+  await publishPrivate(hub, ['https://example.com/books/4'], 'book 4');
+  await publishPrivate(hub, [`${TOPIC.slice(0, -1)}2`], 'book 2 (marker)');
+
+  await idpReader.waitForEvents(4);
+  await other.waitForEvents(1);
+  assert.deepEqual(
+    other.events.map((event) => event.data),
+    ['book 2 (marker)'],
+  );
+  await reader.until(() => reader.events.length >= 2, 'two updates');
+  assert.deepEqual(
+    reader.events.map((event) => event.data),
+    ['book 1', 'book 3'],
+  );
+});
+
+test('draft-08 token sources: the Authorization header wins over the cookie; the cookie alone works; its name is configurable', async (t) => {
+  const hub = await startTestHub(t, { ...HUB_OPTIONS, anonymous: false });
+  const granted = await accessToken(
+    goodClaims(hub, [{ type: MERCURE, actions: ['subscribe'], topics: [{ match: TOPIC }] }]),
+  );
+  const grantsNothing = await accessToken(goodClaims(hub, []));
+  const url = `${hub.hubUrl}?match=${encodeURIComponent(TOPIC)}`;
+  const cookie = (token: string) => ({ Cookie: `__Secure-mercure_access_token=${token}` });
+
+  const headerWins = await EventStream.open(t, url, {
+    Authorization: `Bearer ${granted}`,
+    ...cookie('not-a-token'),
+  });
+  assert.equal(headerWins.status, 200);
+  const headerStillWins = await EventStream.open(t, url, {
+    Authorization: `Bearer ${grantsNothing}`,
+    ...cookie(granted),
+  });
+  assert.equal(headerStillWins.status, 200);
+  const badHeader = await EventStream.open(t, url, {
+    Authorization: 'Bearer not-a-token',
+    ...cookie(granted),
+  });
+  assert.equal(badHeader.status, 401, 'the header is used even when the cookie is good');
+  const cookieOnly = await EventStream.open(t, url, cookie(granted));
+  assert.equal(cookieOnly.status, 200);
+  // Draft-08 requests do not read draft-07's cookie.
+  const legacyCookie = await EventStream.open(t, url, {
+    Cookie: `mercureAuthorization=${granted}`,
+  });
+  assert.equal(legacyCookie.status, 401);
+
+  await publishPrivate(hub, [TOPIC], 'private');
+  for (const stream of [headerWins, cookieOnly]) await stream.waitForEvents(1);
+  await publishPrivate(hub, [TOPIC], 'marker');
+  await headerStillWins.until(
+    () => headerStillWins.events.length > 0 || headerWins.events.length >= 2,
+    'the marker',
+  );
+  await headerWins.waitForEvents(2);
+  assert.deepEqual(headerStillWins.events, [], 'the header token (no grants) was the one used');
+
+  const renamed = await startTestHub(t, {
+    ...HUB_OPTIONS,
+    anonymous: false,
+    accessTokenCookie: 'mercure_access_token',
+  });
+  const renamedToken = await accessToken(goodClaims(renamed, []));
+  const devCookie = await EventStream.open(
+    t,
+    `${renamed.hubUrl}?match=${encodeURIComponent(TOPIC)}`,
+    { Cookie: `mercure_access_token=${renamedToken}` },
+  );
+  assert.equal(devCookie.status, 200);
+});
+
+test('the protected resource metadata document (RFC 9728) with the Mercure members, readable from any origin without credentials', async (t) => {
+  const hub = await startTestHub(t, {
+    ...HUB_OPTIONS,
+    corsOrigins: ['https://app.example'],
+    subscriptions: true,
+    trustedIssuers: [
+      ...(HUB_OPTIONS.trustedIssuers ?? []),
+      {
+        issuer: 'https://as.example',
+        key: thirdKeys.publicPem,
+        algorithm: 'ES256',
+        authorizationServer: true,
+      },
+    ],
+  });
+  const response = await fetch(metadataUrl(hub), { headers: { Origin: 'https://app.example' } });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/json');
+  assert.equal(response.headers.get('access-control-allow-origin'), '*');
+  assert.equal(response.headers.get('access-control-allow-credentials'), null);
+  assert.deepEqual(await response.json(), {
+    resource: hub.hubUrl,
+    authorization_servers: ['https://as.example'],
+    bearer_methods_supported: ['header'],
+    authorization_details_types_supported: [MERCURE],
+    mercure_cookie: '__Secure-mercure_access_token',
+    mercure_matcher_types_supported: ['exact', 'urlpattern'],
+    mercure_subscriptions: true,
+  });
+  const preflight = await fetch(metadataUrl(hub), {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://elsewhere.example', 'Access-Control-Request-Method': 'GET' },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
+
+  // A configured resource identifier: the document, the aud checked and the challenge follow it.
+  const resource = 'https://hub.example/prefix/.well-known/mercure';
+  const pinned = await startTestHub(t, { ...HUB_OPTIONS, resourceIdentifier: resource });
+  const origin = new URL(pinned.hubUrl).origin;
+  const pinnedMetadata = await fetch(
+    `${origin}/.well-known/oauth-protected-resource/prefix/.well-known/mercure`,
+  );
+  assert.equal(((await pinnedMetadata.json()) as { resource: string }).resource, resource);
+  const derivedAud = await publish(pinned, await accessToken(goodClaims(pinned)));
+  assert.equal(derivedAud.response.status, 401);
+  assert.equal(
+    derivedAud.response.headers.get('www-authenticate'),
+    'Bearer error="invalid_token", resource_metadata="https://hub.example/.well-known/oauth-protected-resource/prefix/.well-known/mercure"',
+  );
+  const pinnedAud = await publish(
+    pinned,
+    await accessToken({ ...goodClaims(pinned), aud: resource }),
+  );
+  assert.equal(pinnedAud.response.status, 200, pinnedAud.body);
+
+  // A draft-07-only hub publishes none (its absence is the hint draft-08 describes).
+  const legacy = await startTestHub(t, { ...HUB_OPTIONS, protocol: '07' });
+  const none = await fetch(metadataUrl(legacy));
+  assert.equal(none.status, 404);
+  await none.text();
 });

@@ -51,11 +51,13 @@ async function publishWith(hubUrl: string, token: string): Promise<number> {
   return response.status;
 }
 
-test('herald token prints an HS256 token with the selectors, payload and ttl asked for, and a hub accepts it', async (t) => {
+test('herald token --protocol 07 prints an HS256 draft-07 token with the selectors, payload and ttl asked for, and a hub accepts it', async (t) => {
   const token = onlyToken(
     await herald(
       [
         'token',
+        '--protocol',
+        '07',
         '--publish',
         '*',
         '--subscribe',
@@ -93,7 +95,7 @@ test('herald token and herald serve share flags: an ES256 private key file signs
   const file = join(tempDir(t), 'es256.key.pem');
   writeFileSync(file, pair.privatePem);
   const flags = ['--jwt-key', file, '--jwt-alg', 'ES256', '--jwt-issuer', 'https://issuer.example'];
-  const token = onlyToken(await herald(['token', '--publish', '*', ...flags]));
+  const token = onlyToken(await herald(['token', '--protocol', '07', '--publish', '*', ...flags]));
   assert.equal(decodeProtectedHeader(token).alg, 'ES256');
   assert.equal(decodeJwt(token).iss, 'https://issuer.example');
 
@@ -113,6 +115,8 @@ test('herald token and herald serve share flags: an ES256 private key file signs
   const other = onlyToken(
     await herald([
       'token',
+      '--protocol',
+      '07',
       '--publish',
       '*',
       '--jwt-alg',
@@ -134,8 +138,10 @@ test('herald token signs with the key of the role it grants', async (t) => {
     publisherJwtKey: env.HERALD_PUBLISHER_JWT_KEY,
     subscriberJwtKey: env.HERALD_SUBSCRIBER_JWT_KEY,
   });
-  const publisher = onlyToken(await herald(['token', '--publish', TOPIC], env));
-  const subscriber = onlyToken(await herald(['token', '--subscribe', TOPIC], env));
+  const publisher = onlyToken(await herald(['token', '--protocol', '07', '--publish', TOPIC], env));
+  const subscriber = onlyToken(
+    await herald(['token', '--protocol', '07', '--subscribe', TOPIC], env),
+  );
   assert.equal(await publishWith(hub.hubUrl, publisher), 200);
   assert.equal(await publishWith(hub.hubUrl, subscriber), 401);
   const stream = await EventStream.open(t, hub.subscribeUrl([TOPIC]), {
@@ -167,6 +173,85 @@ test('herald serve verifies tokens through --jwks-url', async (t) => {
     { algorithm: 'RS256', key: pair.privateKey, kid: 'k1' },
   );
   assert.equal(await publishWith(hubUrl, token), 200);
+});
+
+test('herald token mints a draft-08 access token by default, which herald serve accepts from its trusted issuer', async (t) => {
+  const cli = runCli(t, [
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--store',
+    'memory',
+    '--jwt-key',
+    KEY,
+    '--access-token-issuer',
+    'https://publisher.example',
+  ]);
+  const hubUrl = await cli.ready;
+  const env = {
+    HERALD_JWT_KEY: KEY,
+    HERALD_ACCESS_TOKEN_ISSUER: 'https://publisher.example',
+    HERALD_RESOURCE_IDENTIFIER: hubUrl,
+  };
+  const token = onlyToken(
+    await herald(
+      [
+        'token',
+        '--publish',
+        TOPIC,
+        '--subscribe-urlpattern',
+        'https://example.com/books/:id',
+        '--payload',
+        '{"tenant":"t1"}',
+        '--subject',
+        'urn:example:ana',
+        '--ttl',
+        '5m',
+      ],
+      env,
+    ),
+  );
+  assert.equal(decodeProtectedHeader(token).typ, 'at+jwt');
+  const claims = decodeJwt(token);
+  assert.equal(claims.iss, 'https://publisher.example');
+  assert.equal(claims['client_id'], 'https://publisher.example');
+  assert.equal(claims.aud, hubUrl);
+  assert.equal(claims.sub, 'urn:example:ana');
+  assert.match(String(claims.jti), /^urn:uuid:/);
+  assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 300);
+  assert.equal(claims['mercure'], undefined);
+  assert.deepEqual(claims['authorization_details'], [
+    {
+      type: 'https://mercure.rocks/authorization-detail',
+      actions: ['publish'],
+      topics: [{ match: TOPIC }],
+    },
+    {
+      type: 'https://mercure.rocks/authorization-detail',
+      actions: ['subscribe'],
+      topics: [{ match: 'https://example.com/books/:id', match_type: 'urlpattern' }],
+      payload: { tenant: 't1' },
+    },
+  ]);
+  assert.equal(await publishWith(hubUrl, token), 200);
+  // Its grants are its own: another topic is not covered.
+  const other = await fetch(hubUrl, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+    body: new URLSearchParams({ topic: 'https://example.com/other', data: 'x' }),
+  });
+  assert.equal(other.status, 403);
+  assert.match(other.headers.get('www-authenticate') ?? '', /^Bearer error="insufficient_scope"/);
+});
+
+test('herald token --help names only what signs: no JWKS flag is offered', async () => {
+  const result = await herald(['token', '--help']);
+  assert.equal(result.code, 0);
+  assert.ok(!/--(publisher-|subscriber-)?jwks-url/.test(result.stdout), result.stdout);
+  assert.match(result.stdout, /private key/);
+  assert.match(result.stdout, /--protocol <07\|08>/);
 });
 
 const ES256 = keyPairFor('ES256');
@@ -212,6 +297,27 @@ const BAD_TOKEN_OPTIONS: [string[], Record<string, string>, RegExp][] = [
     ['--publish', '*'],
     { HERALD_JWT_KEY: 'abc' },
     /HERALD_JWT_KEY is 3 bytes; HS256 needs a secret of at least 32 bytes.*openssl rand -base64 48/,
+  ],
+  [['--publish', '*', '--protocol', '09'], { HERALD_JWT_KEY: KEY }, /--protocol must be 07 or 08/],
+  [
+    ['--publish', '*', '--jwt-audience', 'https://hub.example/.well-known/mercure'],
+    { HERALD_JWT_KEY: KEY },
+    /A draft-08 access token needs its issuer: --jwt-issuer or --access-token-issuer/,
+  ],
+  [
+    ['--publish', '*', '--jwt-issuer', 'https://publisher.example'],
+    { HERALD_JWT_KEY: KEY },
+    /needs the hub's resource identifier as its audience/,
+  ],
+  [
+    ['--protocol', '07', '--publish-urlpattern', '/books/:id'],
+    { HERALD_JWT_KEY: KEY },
+    /--publish-urlpattern and --subscribe-urlpattern are draft-08 matchers/,
+  ],
+  [
+    ['--subscribe', '*', '--payload', '[1]', '--jwt-issuer', 'i', '--jwt-audience', 'a'],
+    { HERALD_JWT_KEY: KEY },
+    /--payload must be a JSON object for a draft-08 token/,
   ],
 ];
 
