@@ -47,7 +47,7 @@ async function api(
 test('draft-08 subscription events and API: match/match_type, hub-assigned ids, event type mercure', async (t) => {
   const hub = await startTestHub(t, { subscriptions: true });
   // A draft-08 watcher: a relative URL pattern over the subscriptions namespace.
-  const watcherToken = await hub.token({ subscribe: ['*'] });
+  const watcherToken = await hub.accessToken({ subscribe: ['*'] });
   const watcher = await EventStream.open(
     t,
     matchUrl(hub, [
@@ -66,7 +66,9 @@ test('draft-08 subscription events and API: match/match_type, hub-assigned ids, 
       ['subscriber', 'urn:uuid:00000000-0000-4000-8000-000000000000'],
     ]),
     {
-      Authorization: `Bearer ${await hub.token({ subscribe: [CHAT], payload: { name: 'alice' } })}`,
+      // The payload of the first subscribe detail matching each subscription's matcher: here one
+      // detail with the wildcard, so both subscriptions carry it.
+      Authorization: `Bearer ${await hub.accessToken({ subscribe: ['*'], payload: { name: 'alice' } })}`,
     },
   );
   // Alice's two subscriptions (the watcher's own were stored before it joined).
@@ -118,7 +120,7 @@ test('draft-08 subscription events and API: match/match_type, hub-assigned ids, 
   assert.equal(missing.status, 404);
 
   // A token whose subscribe grants do not cover the URL gets 403.
-  const narrow = await hub.token({ subscribe: [CHAT] });
+  const narrow = await hub.accessToken({ subscribe: [CHAT] });
   assert.equal((await api(hub, books['id'], narrow)).status, 403);
 
   // The end, in the same form; then the API no longer lists it.
@@ -141,7 +143,8 @@ test('draft-08 subscription events and API: match/match_type, hub-assigned ids, 
 
 test('presence reads right to both kinds: each watcher sees every subscription once, in its own form', async (t) => {
   const hub = await startTestHub(t, { subscriptions: true, anonymous: true });
-  const token = await hub.token({ subscribe: ['*'] });
+  // An access token serves both watchers: a draft-07 request may present either form.
+  const token = await hub.accessToken({ subscribe: ['*'] });
   const auth = { Authorization: `Bearer ${token}` };
   const watcher07 = await EventStream.open(
     t,

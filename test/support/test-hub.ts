@@ -1,12 +1,19 @@
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { fetch } from 'undici';
-import { mintToken } from '../../src/auth/mint-token.ts';
+import { mintAccessToken, mintToken } from '../../src/auth/mint-token.ts';
+import type { MintMatcher } from '../../src/auth/mint-token.ts';
 import type { HeraldOptions } from '../../src/config.ts';
 import type { RunningHerald } from '../../src/herald.ts';
 import { startHerald } from '../../src/herald.ts';
 
 export const TEST_KEY = 'herald-test-key-that-is-long-enough-for-hs256';
+
+/** The issuer of the test hub's draft-08 access tokens, signed with TEST_KEY. */
+export const TEST_ISSUER = 'https://publisher.test';
+
+/** A draft-08 topic matcher: a string is `exact` (or the `*` wildcard). */
+export type TestMatcher = string | MintMatcher;
 
 export interface TestHub {
   readonly herald: RunningHerald;
@@ -16,6 +23,15 @@ export interface TestHub {
   /** Log lines at level error and above; a test that expects none asserts it is empty. */
   readonly internalErrors: Record<string, unknown>[];
   token(grants: { publish?: string[]; subscribe?: string[]; payload?: unknown }): Promise<string>;
+  /**
+   * A draft-08 access token (typ at+jwt) of TEST_ISSUER for this hub, whose
+   * authorization_details grant what is asked; `payload` goes on the subscribe detail.
+   */
+  accessToken(grants: {
+    publish?: TestMatcher[];
+    subscribe?: TestMatcher[];
+    payload?: Record<string, unknown>;
+  }): Promise<string>;
   /** Publishes form fields with a token that may publish everywhere; returns the raw response. */
   publish(fields: Record<string, string | string[]>, token?: string): Promise<PublishResult>;
   subscribeUrl(topics: string[], query?: Record<string, string>): string;
@@ -50,6 +66,7 @@ export async function startTestHub(
       port: 0,
       // Protocol tests run on the in-memory store; the SQLite store has its own tests.
       store: { kind: 'memory' },
+      accessTokenIssuer: TEST_ISSUER,
       ...options,
     },
     { logger },
@@ -70,6 +87,20 @@ export async function startTestHub(
       return logs.filter((line) => Number(line['level']) >= 50);
     },
     token: (grants) => mintToken({ key, algorithm: 'HS256', ...grants }),
+    accessToken: (grants) => {
+      const matchers = (list: TestMatcher[] | undefined) =>
+        list?.map((matcher) => (typeof matcher === 'string' ? { match: matcher } : matcher));
+      return mintAccessToken({
+        key,
+        algorithm: 'HS256',
+        issuer: options.accessTokenIssuer ?? TEST_ISSUER,
+        audience: options.resourceIdentifier ?? hubUrl,
+        ttlSeconds: 3600,
+        publish: matchers(grants.publish),
+        subscribe: matchers(grants.subscribe),
+        payload: grants.payload,
+      });
+    },
     async publish(fields, token = everywhere) {
       const form = new URLSearchParams();
       for (const [name, value] of Object.entries(fields)) {
