@@ -140,6 +140,9 @@ ${JWT_HELP}
 With no key configured, Herald starts in development mode: it generates a key, prints a
 publisher token, lets anonymous subscribers in and serves the web UI.`;
 
+/** Development mode's access-token issuer and resource identifier, unless others are set. */
+export const DEVELOPMENT_TOKEN_IDENTITY = 'urn:herald:development';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -229,6 +232,15 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
       jwtIssuer: jwt.issuer,
       jwtAudience: jwt.audience,
       ...accessTokens,
+      // Development mode's printed token is an access token too (it serves draft-07 and draft-08
+      // clients alike): its issuer and audience are fixed, since the port may not be known yet.
+      ...(development
+        ? {
+            accessTokenIssuer:
+              accessTokens.accessTokenIssuer ?? jwt.issuer ?? DEVELOPMENT_TOKEN_IDENTITY,
+            resourceIdentifier: accessTokens.resourceIdentifier ?? DEVELOPMENT_TOKEN_IDENTITY,
+          }
+        : {}),
       jwtClockToleranceMs: optional(
         pick('jwt-clock-tolerance', 'HERALD_JWT_CLOCK_TOLERANCE'),
         (v, n) => {
