@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { EventStream } from '../support/event-stream.ts';
 import { uniquePrefix } from '../support/redis.ts';
-import { SentinelTopology, until } from '../support/sentinel-topology.ts';
+import { MASTER_NAME, SentinelTopology, until } from '../support/sentinel-topology.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
 
@@ -38,11 +38,22 @@ interface FailoverRun {
   /** Ids history holds after the failover, from the earliest, in order. */
   readonly kept: readonly string[];
   readonly nodes: readonly TestHub[];
-  /** Milliseconds from the SIGKILL to the first publish acknowledged after it. */
+  /** Milliseconds from the SIGKILL (or switchover) to the first publish acknowledged after it. */
   readonly outageMs: number;
 }
 
-async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<FailoverRun> {
+/**
+ * `kill`: the master is SIGKILLed and the Sentinels promote the replica. `switchover`: an
+ * operator's `SENTINEL FAILOVER`: the replica is promoted and the old master, alive all along,
+ * is demoted to its replica (Herald's connections to it must move on their own).
+ */
+type Trigger = 'kill' | 'switchover';
+
+async function failoverUnderLoad(
+  t: TestContext,
+  minReplicas: number,
+  trigger: Trigger = 'kill',
+): Promise<FailoverRun> {
   const topology = await SentinelTopology.start(t);
   const prefix = uniquePrefix('sentinel');
   const nodes = await Promise.all(
@@ -82,12 +93,25 @@ async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<F
   );
   const oldMaster = await topology.master();
   phase = 'failover';
-  const killedAt = Date.now();
-  await oldMaster.stop('SIGKILL');
-  await topology.failedOver(oldMaster);
-  if (minReplicas > 0) {
-    // The new master has no replica left: nothing can be acknowledged until one joins.
-    await topology.rejoin(oldMaster, 'rejoined');
+  const triggeredAt = Date.now();
+  if (trigger === 'kill') {
+    await oldMaster.stop('SIGKILL');
+    await topology.failedOver(oldMaster);
+    if (minReplicas > 0) {
+      // The new master has no replica left: nothing can be acknowledged until one joins.
+      await topology.rejoin(oldMaster, 'rejoined');
+    }
+  } else {
+    await topology.sentinels[0]?.call('SENTINEL', 'FAILOVER', MASTER_NAME);
+    await topology.failedOver(oldMaster);
+    await until(
+      'the old master to be demoted to a replica',
+      async () =>
+        ((await oldMaster.call('ROLE')) as unknown[] | undefined)?.[0] === 'slave'
+          ? true
+          : undefined,
+      30_000,
+    );
   }
   phase = 'after';
   await until(
@@ -145,12 +169,12 @@ async function failoverUnderLoad(t: TestContext, minReplicas: number): Promise<F
     kept: replay.events.map((e) => e.id ?? ''),
     nodes,
     outageMs:
-      Math.min(...acknowledged.filter((o) => o.phase !== 'before').map((o) => o.at)) - killedAt,
+      Math.min(...acknowledged.filter((o) => o.phase !== 'before').map((o) => o.at)) - triggeredAt,
   };
 }
 
-test('Sentinel failover with --redis-min-replicas 1: every 200 is delivered in one order on both nodes and kept', async (t) => {
-  const run = await failoverUnderLoad(t, 1);
+/** With --redis-min-replicas: every 200 delivered on both nodes, in one order, and kept. */
+function assertNoneLost(run: FailoverRun): void {
   const ackedIds = run.acknowledged.map((o) => o.body);
   const isAcked = new Set(ackedIds);
   const [first = [], second = []] = run.delivered;
@@ -191,6 +215,11 @@ test('Sentinel failover with --redis-min-replicas 1: every 200 is delivered in o
       `publisher ${publisher}'s order`,
     );
   }
+}
+
+test('Sentinel failover with --redis-min-replicas 1: every 200 is delivered in one order on both nodes and kept', async (t) => {
+  const run = await failoverUnderLoad(t, 1);
+  assertNoneLost(run);
   const waitRefusals = run.refused.filter((o) => o.body.includes('--redis-min-replicas'));
   assert.ok(run.refused.length > 0, 'publishes were refused during the failover');
   const report = `min-replicas 1: ${run.acknowledged.length} acknowledged, 0 lost; ${run.refused.length} refused (${waitRefusals.length} for want of a replica); ${run.outageMs} ms from SIGKILL to the next 200 (old master rejoined as a replica)`;
@@ -218,6 +247,28 @@ test('Sentinel failover without --redis-min-replicas: publishing resumes; the ac
     );
   }
   const report = `min-replicas 0: ${run.acknowledged.length} acknowledged, ${lost.length} lost by the failover (not in history afterwards); ${run.refused.length} refused; ${run.outageMs} ms from SIGKILL to the next 200`;
+  console.log(report);
+  t.diagnostic(report);
+});
+
+test('Sentinel switchover (SENTINEL FAILOVER, old master demoted alive) with --redis-min-replicas 1: every 200 is delivered and kept', async (t) => {
+  const run = await failoverUnderLoad(t, 1, 'switchover');
+  assertNoneLost(run);
+  const report = `switchover, min-replicas 1: ${run.acknowledged.length} acknowledged, 0 lost; ${run.refused.length} refused; ${run.outageMs} ms from the switchover to the next 200`;
+  console.log(report);
+  t.diagnostic(report);
+});
+
+test('Sentinel switchover without --redis-min-replicas: publishing moves to the new master; the acknowledged updates lost are counted', async (t) => {
+  const run = await failoverUnderLoad(t, 0, 'switchover');
+  const kept = new Set(run.kept);
+  const lost = run.acknowledged.filter((o) => !kept.has(o.body));
+  assert.deepEqual(
+    lost.filter((o) => o.phase === 'after'),
+    [],
+    'nothing acknowledged once the old master was demoted is lost',
+  );
+  const report = `switchover, min-replicas 0: ${run.acknowledged.length} acknowledged, ${lost.length} lost (acknowledged by the old master after the promotion, then discarded when it was demoted); ${run.refused.length} refused; ${run.outageMs} ms from the switchover to the next 200`;
   console.log(report);
   t.diagnostic(report);
 });

@@ -117,6 +117,9 @@ export class SentinelTopology {
       '',
       '--appendonly',
       'no',
+      // A replica joining is synced at once, not after the default 5 s wait for others.
+      '--repl-diskless-sync-delay',
+      '0',
       '--logfile',
       join(dir, `${name}.log`),
     ];
@@ -226,14 +229,21 @@ export class SentinelTopology {
       'no',
       '--dbfilename',
       `${name}.rdb`,
+      '--logfile',
+      `${name}.log`,
       '--replicaof',
       '127.0.0.1',
       String(master.port),
     ]);
-    await until('the old master to be in sync as a replica', async () =>
-      /slave0:.*state=online/.test(String(await master.call('INFO', 'replication')))
-        ? true
-        : undefined,
+    await until(
+      'the old master to be in sync as a replica',
+      async () =>
+        new RegExp(`slave[0-9]+:ip=127\\.0\\.0\\.1,port=${server.port},state=online`).test(
+          String(await master.call('INFO', 'replication')),
+        )
+          ? true
+          : undefined,
+      30_000,
     );
   }
 }
