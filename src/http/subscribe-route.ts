@@ -105,13 +105,18 @@ export async function handleSubscribe(
             match,
             matchType,
             selector,
+            // Draft-08: each subscription's own payload, that of the first subscribe detail
+            // whose topics match its matcher (null: none, not the subscriber's first one).
+            ...(grants.dialect === '08'
+              ? { payload: payloadForMatcher(grants.subscribeDetails, match) ?? null }
+              : {}),
           })),
         }),
     grants: grants.subscribe.length === 0 ? PUBLIC_ONLY : { privateSelectors: grants.subscribe },
     sink: connection,
     lastEventId,
-    // Draft-08 tokens carry a payload per subscribe detail, chosen by the subscription's matcher.
-    // (One payload per subscriber: that of its first matcher.)
+    // Draft-08 tokens carry a payload per subscribe detail, chosen by the subscription's matcher
+    // (above, for draft-08 requests); a draft-07 request with one gets its first selector's.
     payload:
       grants.dialect === '08'
         ? payloadForMatcher(

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SignJWT } from 'jose';
 import { fetch } from 'undici';
+import { MERCURE_DETAIL_TYPE } from '../../src/auth/authorization-details.ts';
 import {
   matchCollectionId,
   matchSubscriptionId,
@@ -8,7 +10,7 @@ import {
 import { EventStream } from '../support/event-stream.ts';
 import type { StreamEvent } from '../support/event-stream.ts';
 import type { TestHub } from '../support/test-hub.ts';
-import { startTestHub } from '../support/test-hub.ts';
+import { startTestHub, TEST_ISSUER, TEST_KEY } from '../support/test-hub.ts';
 
 // Draft-08 active subscriptions: /.well-known/mercure/subscriptions/{match_type}/{match}/{subscriber},
 // JSON documents with match and match_type, event type `mercure`, and the API's draft-08 paths.
@@ -185,4 +187,49 @@ test('presence reads right to both kinds: each watcher sees every subscription o
   assert.equal((byTopic.body['subscriptions'] as unknown[]).length, 2);
   const byMatch = await api(hub, matchCollectionId('exact', CHAT), token);
   assert.equal((byMatch.body['subscriptions'] as unknown[]).length, 2);
+});
+
+test('each draft-08 subscription carries the payload of the first subscribe detail matching its matcher', async (t) => {
+  const hub = await startTestHub(t, { subscriptions: true });
+  const detail = (topics: Record<string, string>[], payload: Record<string, unknown>) => ({
+    type: MERCURE_DETAIL_TYPE,
+    actions: ['subscribe'],
+    topics,
+    payload,
+  });
+  const token = await new SignJWT({
+    client_id: TEST_ISSUER,
+    authorization_details: [
+      detail([{ match: CHAT }], { room: 'chat' }),
+      detail([{ match: BOOKS, match_type: 'urlpattern' }], { shelf: 'books' }),
+      detail([{ match: `${API}/*`, match_type: 'urlpattern' }], {}),
+    ],
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+    .setIssuer(TEST_ISSUER)
+    .setAudience(hub.hubUrl)
+    .setSubject('urn:uuid:payload-test')
+    .setJti('urn:uuid:payload-test-jti')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(TEST_KEY));
+  const stream = await EventStream.open(
+    t,
+    matchUrl(hub, [
+      ['match', CHAT],
+      ['match_urlpattern', BOOKS],
+      ['match', 'https://example.com/ungranted'],
+    ]),
+    { Authorization: `Bearer ${token}` },
+  );
+  assert.equal(stream.status, 200, stream.errorBody);
+  const subscriber = (await api(hub, matchCollectionId('exact', CHAT), token)).body[
+    'subscriptions'
+  ] as Record<string, unknown>[];
+  const id = String(subscriber[0]?.['subscriber']);
+  const payloadOf = async (type: 'exact' | 'urlpattern', match: string) =>
+    (await api(hub, matchSubscriptionId(type, match, id), token)).body['payload'];
+  assert.deepEqual(await payloadOf('exact', CHAT), { room: 'chat' });
+  assert.deepEqual(await payloadOf('urlpattern', BOOKS), { shelf: 'books' });
+  assert.equal(await payloadOf('exact', 'https://example.com/ungranted'), undefined);
 });
