@@ -46,7 +46,11 @@ export async function handleSubscriptions(
   if (segments === undefined) {
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${url.pathname}.`);
   }
-  const draft08 = draft08Target(presence, segments);
+  // The root path is the same in both drafts: a draft-08 token gets the draft-08 form.
+  const draft08 =
+    segments.length === 0 && dialect === '08'
+      ? { canonical: SUBSCRIPTIONS_PATH, collection: SUBSCRIPTIONS_PATH, subscriber: undefined }
+      : draft08Target(presence, segments);
   if (draft08 !== undefined) {
     assertCovers(grants.subscribe, draft08.canonical, url.pathname, true);
     answerDraft08(context, presence, req, res, draft08);
@@ -190,7 +194,10 @@ function answerDraft08(
     body = {
       id: target.collection,
       type: 'subscriptions',
-      subscriptions: presence.listMatches(target.collection),
+      subscriptions:
+        target.collection === SUBSCRIPTIONS_PATH
+          ? presence.listMatches()
+          : presence.listMatches(target.collection),
     };
   }
   const hubUrl = hubUrlOf(req, context.config.tls !== null);

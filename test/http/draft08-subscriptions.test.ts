@@ -202,7 +202,7 @@ test('each draft-08 subscription carries the payload of the first subscribe deta
     authorization_details: [
       detail([{ match: CHAT }], { room: 'chat' }),
       detail([{ match: BOOKS, match_type: 'urlpattern' }], { shelf: 'books' }),
-      detail([{ match: `${API}/*`, match_type: 'urlpattern' }], {}),
+      detail([{ match: `${API}/*`, match_type: 'urlpattern' }, { match: API }], {}),
     ],
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
@@ -232,4 +232,15 @@ test('each draft-08 subscription carries the payload of the first subscribe deta
   assert.deepEqual(await payloadOf('exact', CHAT), { room: 'chat' });
   assert.deepEqual(await payloadOf('urlpattern', BOOKS), { shelf: 'books' });
   assert.equal(await payloadOf('exact', 'https://example.com/ungranted'), undefined);
+  // With a draft-08 token, the root collection is in the draft-08 form too.
+  const root = await api(hub, API, token);
+  assert.equal(root.status, 200);
+  assert.equal(root.headers.get('content-type'), 'application/json');
+  assert.equal(root.body['type'], 'subscriptions');
+  assert.deepEqual(
+    (root.body['subscriptions'] as Record<string, unknown>[])
+      .map((document) => `${String(document['match_type'])} ${String(document['match'])}`)
+      .sort(),
+    [`exact ${CHAT}`, 'exact https://example.com/ungranted', `urlpattern ${BOOKS}`],
+  );
 });
