@@ -82,7 +82,15 @@ test('the packed tarball installs alone and its herald serve, herald token and h
   }
   const herald = join(app, 'node_modules', '.bin', 'herald');
   assert.ok(existsSync(herald), 'the herald bin is linked');
-  const env = { PATH, HERALD_JWT_KEY: KEY };
+  // herald token mints a draft-08 access token by default: it names the issuer the hub trusts
+  // with this key and the hub's resource identifier, which herald serve reads from the same
+  // variables.
+  const env = {
+    PATH,
+    HERALD_JWT_KEY: KEY,
+    HERALD_ACCESS_TOKEN_ISSUER: 'https://issuer.example',
+    HERALD_RESOURCE_IDENTIFIER: 'https://hub.example/.well-known/mercure',
+  };
 
   const hub = spawn(herald, ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous'], {
     cwd: app,
