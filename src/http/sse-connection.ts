@@ -117,15 +117,34 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const res = this.#res;
     res.writeHead(200, headers);
     res.write(COMMENT_FRAME);
+    // Node 26 keeps a response's first write (the head with it) in the response until the next
+    // tick: its write() corks the response and uncorks it in a process.nextTick. The socket may
+    // carry frames of ours only once the head is in it, so the hand-over waits for that tick,
+    // queued after Node's (frames meanwhile wait in #early, in order). Earlier lines wrote
+    // through to the socket at once.
+    if (res instanceof ServerResponse && res.writableCorked > 0) {
+      process.nextTick(() => {
+        this.#takeOver();
+      });
+    } else {
+      this.#takeOver();
+    }
+  }
+
+  /** Takes the socket over once the head is in it, then writes what came meanwhile. */
+  #takeOver(): void {
+    const res = this.#res;
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    if (this.#closed) return;
     releaseHead(res);
-    // A pipelined response waits for the one before it and has no socket yet: it keeps
-    // writing through Node, which queues in order.
-    if (res instanceof ServerResponse && res.socket !== null) {
+    // A pipelined response waits for the one before it and has no socket yet, and a response
+    // still corked (by anyone) has not handed Node its head: both keep writing through Node,
+    // which queues in order.
+    if (res instanceof ServerResponse && res.socket !== null && res.writableCorked === 0) {
       this.#socket = res.socket;
       this.#chunked = res.chunkedEncoding;
     }
-    const early = this.#early ?? [];
-    this.#early = undefined;
     for (const frame of early) this.write(frame);
   }
 
@@ -219,7 +238,13 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
 
   close(): void {
     if (this.#closed) return;
-    // What was queued before the end goes first.
+    // What was queued before the end goes first: frames waiting for the hand-over (a stream
+    // ended in the tick it opened) through Node, then the flush queue's.
+    const early = this.#early;
+    if (early !== undefined && this.#res.headersSent) {
+      this.#early = undefined;
+      for (const frame of early) this.#res.write(frame);
+    }
     this.flush();
     this.#closed = true;
     this.#res.end();
