@@ -65,6 +65,11 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
   #chunked = false;
   /** Frames written before the head was sent (a publish racing the subscription's start). */
   #early: Uint8Array[] | undefined = [];
+  /**
+   * Pending while the head waits in Node for the next tick (see `open`): a replay writing then
+   * is told to wait for it, so that it does not pile its history up in `#early` unbounded.
+   */
+  #handOver: Promise<void> | undefined;
   /** Frames waiting for the flush queue: none, one (the common case, no array), or several. */
   #queued: Uint8Array | Uint8Array[] | undefined;
   #queuedBytes = 0;
@@ -123,8 +128,11 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     // queued after Node's (frames meanwhile wait in #early, in order). Earlier lines wrote
     // through to the socket at once.
     if (res instanceof ServerResponse && res.writableCorked > 0) {
-      process.nextTick(() => {
-        this.#takeOver();
+      this.#handOver = new Promise<void>((resolve) => {
+        process.nextTick(() => {
+          this.#takeOver();
+          resolve();
+        });
       });
     } else {
       this.#takeOver();
@@ -133,6 +141,7 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
 
   /** Takes the socket over once the head is in it, then writes what came meanwhile. */
   #takeOver(): void {
+    this.#handOver = undefined;
     const res = this.#res;
     const early = this.#early ?? [];
     this.#early = undefined;
@@ -152,7 +161,7 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     if (this.#closed) return false;
     if (this.#early !== undefined) {
       this.#early.push(frame);
-      return true;
+      return this.#handOver === undefined;
     }
     const socket = this.#socket;
     let unsent: number;
@@ -207,6 +216,7 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
   }
 
   async drained(): Promise<void> {
+    if (this.#handOver !== undefined) await this.#handOver;
     if (this.#closed) return;
     const socket = this.#socket;
     if (socket === undefined) {
