@@ -290,12 +290,16 @@ test('in Chromium, each page shows its live events', async (t) => {
     /<img src=x onerror=alert\(1\)> shipped/,
   );
   await page.screenshot({ path: `${ARTIFACTS}/example-notifications.png` });
+  // Leave the page first: its EventSource would otherwise log a refused reconnection.
+  await page.goto('about:blank');
   assert.equal(await notifications.stop(), 0);
 
   const ticker = await startExample(t, 'price-ticker');
   await page.goto(ticker.appUrl);
   await page.waitForSelector('#prices tr:nth-child(4)', { timeout: 5000 });
   await page.screenshot({ path: `${ARTIFACTS}/example-price-ticker.png` });
+  // Leave the page first: its EventSource would otherwise log a refused reconnection.
+  await page.goto('about:blank');
   assert.equal(await ticker.stop(), 0);
 
   const jobs = await startExample(t, 'job-progress');
@@ -304,6 +308,8 @@ test('in Chromium, each page shows its live events', async (t) => {
   await page.waitForSelector('#jobs li:has-text("done")', { timeout: 10_000 });
   assert.equal(await page.getAttribute('#jobs progress', 'value'), '100');
   await page.screenshot({ path: `${ARTIFACTS}/example-job-progress.png` });
+  // Leave the page first: its EventSource would otherwise log a refused reconnection.
+  await page.goto('about:blank');
   assert.equal(await jobs.stop(), 0);
 
   assert.deepEqual(problems, []);
