@@ -285,7 +285,10 @@ class Session {
   }
 }
 
-/** Reads the replay after `lastId` until every id in `wanted` came or 10 s passed. */
+/**
+ * Reads the replay after `lastId` until every id in `wanted` came, or 10 s passed since the
+ * response head (the connection itself may wait long in a full accept queue: up to 60 s).
+ */
 function resumeAfter(
   selectors: readonly Selector[],
   lastId: string,
@@ -312,8 +315,14 @@ function resumeAfter(
       socket.destroy();
       resolve(missing);
     };
-    const timer = setTimeout(done, 10_000);
+    let timer = setTimeout(done, 60_000);
+    let headSeen = false;
     socket.on('data', (chunk: string) => {
+      if (!headSeen) {
+        headSeen = true;
+        clearTimeout(timer);
+        timer = setTimeout(done, 10_000);
+      }
       const text = carry + chunk;
       const lastBreak = text.lastIndexOf('\n');
       carry = text.slice(lastBreak + 1);
