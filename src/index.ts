@@ -10,8 +10,8 @@ export type {
   TlsConfig,
 } from './config.ts';
 export { TlsCredentialsError } from './http/tls-credentials.ts';
-export { mintToken } from './auth/mint-token.ts';
-export type { MintTokenOptions } from './auth/mint-token.ts';
+export { mintAccessToken, mintToken } from './auth/mint-token.ts';
+export type { MintAccessTokenOptions, MintMatcher, MintTokenOptions } from './auth/mint-token.ts';
 export { ERROR_CATALOG, HeraldError } from './core/errors.ts';
 export type { ErrorCode } from './core/errors.ts';
 export type { Backend, HistoryRead } from './core/backend.ts';

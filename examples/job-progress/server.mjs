@@ -1,6 +1,8 @@
 // A job-progress bar: POST /jobs starts a (fake) job that publishes its progress to its own topic,
 // and the page shows it in a <progress> element. Each job's updates are private: the browser
 // gets a short-lived token that may read that one job's topic and nothing else.
+// Mercure 1.0 (protocol draft-08): access tokens, and the page subscribes with herald/client,
+// which sends the token in the Authorization header (EventSource cannot).
 //
 //   npm run build && node examples/job-progress/server.mjs
 //
@@ -12,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mintToken, startHerald } from 'herald';
+import { mintAccessToken, startHerald } from 'herald';
 import { pino } from 'pino';
 
 const PORT = Number(process.env['PORT'] ?? 8080);
@@ -27,7 +29,7 @@ const page = await readFile(new URL('index.html', import.meta.url));
 const running = new Set();
 const stopping = new AbortController();
 
-/** @type {{ url: string, key: string, close: () => Promise<void> } | undefined} */
+/** @type {{ url: string, key: string, issuer: string, close: () => Promise<void> } | undefined} */
 let hub;
 const server = createServer((req, res) => {
   handle(req, res).catch((/** @type {unknown} */ error) => {
@@ -67,10 +69,12 @@ async function handle(req, res) {
     const id = randomUUID();
     const topic = topicOf(id);
     // What the browser needs to watch this job, and no more.
-    const token = await mintToken({
+    const token = await mintAccessToken({
       key: hub.key,
       algorithm: 'HS256',
-      subscribe: [topic],
+      issuer: hub.issuer,
+      audience: hub.url,
+      subscribe: [{ match: topic }],
       ttlSeconds: WATCH_SECONDS,
     });
     void runJob(id);
@@ -112,10 +116,12 @@ async function runJob(id) {
  */
 async function publish(topic, type, data) {
   if (hub === undefined) throw new Error('no hub yet');
-  const token = await mintToken({
+  const token = await mintAccessToken({
     key: hub.key,
     algorithm: 'HS256',
-    publish: [topic],
+    issuer: hub.issuer,
+    audience: hub.url,
+    publish: [{ match: topic }],
     ttlSeconds: 60,
   });
   const response = await fetch(hub.url, {
@@ -137,7 +143,7 @@ async function connectHub(appOrigin) {
   if (externalUrl !== undefined && externalKey !== undefined) {
     const url = new URL(externalUrl);
     if (url.pathname === '/') url.pathname = '/.well-known/mercure';
-    return { url: url.href, key: externalKey, close: () => Promise.resolve() };
+    return { url: url.href, key: externalKey, issuer: appOrigin, close: () => Promise.resolve() };
   }
   if (externalUrl !== undefined || externalKey !== undefined) {
     throw new Error('Set both HERALD_URL and HERALD_JWT_KEY, or neither.');
@@ -152,11 +158,13 @@ async function connectHub(appOrigin) {
       store: { kind: 'memory' },
       corsOrigins: [appOrigin],
       anonymous: false, // every job's updates are private
+      accessTokenIssuer: appOrigin,
+      protocol: '08', // Mercure 1.0 only: a draft-07 request would be refused
     },
     // The hub's request logs would drown the example's output: warnings only, on stderr.
     { logger: pino({ level: 'warn' }, pino.destination(2)) },
   );
-  return { url: herald.hubUrl, key, close: () => herald.close() };
+  return { url: herald.hubUrl, key, issuer: appOrigin, close: () => herald.close() };
 }
 
 function stop() {

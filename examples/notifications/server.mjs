@@ -1,5 +1,6 @@
 // A notifications center: every user has a private topic, and the browser proves who it is to
-// the hub with a short-lived subscriber token the app puts in an HttpOnly cookie.
+// the hub with a short-lived access token the app puts in an HttpOnly cookie.
+// Mercure 1.0 (protocol draft-08): access tokens, `match=` subscriptions.
 //
 //   npm run build && node examples/notifications/server.mjs
 //
@@ -10,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import process from 'node:process';
-import { mintToken, startHerald } from 'herald';
+import { mintAccessToken, startHerald } from 'herald';
 import { pino } from 'pino';
 
 const PORT = Number(process.env['PORT'] ?? 8080);
@@ -19,10 +20,17 @@ const SESSION_SECONDS = 10 * 60;
 const USER = /^[A-Za-z0-9_-]{1,32}$/;
 /** @param {string} user */
 const topicOf = (user) => `https://example.com/users/${user}/notifications`;
+/**
+ * The cookie the hub reads the access token from. Draft-08's default name,
+ * `__Secure-mercure_access_token`, is only stored by browsers over HTTPS: this plain-HTTP demo
+ * renames it (the hub's `accessTokenCookie`, `--access-token-cookie`). Behind HTTPS, keep the
+ * default and add `Secure` to the cookie.
+ */
+const COOKIE = 'mercure_access_token';
 
 const page = await readFile(new URL('index.html', import.meta.url));
 
-/** @type {{ url: string, key: string, close: () => Promise<void> } | undefined} */
+/** @type {{ url: string, key: string, issuer: string, close: () => Promise<void> } | undefined} */
 let hub;
 const server = createServer((req, res) => {
   handle(req, res).catch((/** @type {unknown} */ error) => {
@@ -60,10 +68,13 @@ async function handle(req, res) {
       // A demo login: no password. A real app would check its own session here.
       const user = (await readForm(req)).get('user') ?? '';
       if (!USER.test(user)) return send(res, 400, 'text/plain', 'user: 1-32 of A-Z a-z 0-9 _ -');
-      const token = await mintToken({
+      const token = await mintAccessToken({
         key: hub.key,
         algorithm: 'HS256',
-        subscribe: [topicOf(user)], // this user's topic and nothing else
+        issuer: hub.issuer,
+        audience: hub.url,
+        subject: user,
+        subscribe: [{ match: topicOf(user) }], // this user's topic and nothing else
         ttlSeconds: SESSION_SECONDS,
       });
       res.setHeader('Set-Cookie', hubCookie(token, SESSION_SECONDS));
@@ -89,15 +100,15 @@ async function handle(req, res) {
 }
 
 /**
- * The cookie the hub reads (`mercureAuthorization`). Cookies ignore ports, so one set by this app
- * on 127.0.0.1 reaches the hub on 127.0.0.1 too; the path keeps it away from every other URL.
+ * The cookie the hub reads (COOKIE). Cookies ignore ports, so one set by this app on 127.0.0.1
+ * reaches the hub on 127.0.0.1 too; the path keeps it away from every other URL.
  * Behind HTTPS, add `Secure`.
  * @param {string} token
  * @param {number} maxAge
  */
 function hubCookie(token, maxAge) {
   const path = hub === undefined ? '/.well-known/mercure' : new URL(hub.url).pathname;
-  return `mercureAuthorization=${token}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict`;
+  return `${COOKIE}=${token}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict`;
 }
 
 /**
@@ -109,10 +120,12 @@ function hubCookie(token, maxAge) {
  */
 async function publish(topic, data) {
   if (hub === undefined) throw new Error('no hub yet');
-  const token = await mintToken({
+  const token = await mintAccessToken({
     key: hub.key,
     algorithm: 'HS256',
-    publish: [topic],
+    issuer: hub.issuer,
+    audience: hub.url,
+    publish: [{ match: topic }],
     ttlSeconds: 60,
   });
   const response = await fetch(hub.url, {
@@ -126,7 +139,8 @@ async function publish(topic, data) {
 }
 
 /**
- * The hub named by HERALD_URL and HERALD_JWT_KEY, else one embedded in this process.
+ * The hub named by HERALD_URL and HERALD_JWT_KEY, else one embedded in this process. This app
+ * issues the tokens, under its own origin: the hub trusts that issuer with the key.
  * @param {string} appOrigin the page's origin, which the hub must allow (CORS with credentials)
  */
 async function connectHub(appOrigin) {
@@ -135,7 +149,7 @@ async function connectHub(appOrigin) {
   if (externalUrl !== undefined && externalKey !== undefined) {
     const url = new URL(externalUrl);
     if (url.pathname === '/') url.pathname = '/.well-known/mercure';
-    return { url: url.href, key: externalKey, close: () => Promise.resolve() };
+    return { url: url.href, key: externalKey, issuer: appOrigin, close: () => Promise.resolve() };
   }
   if (externalUrl !== undefined || externalKey !== undefined) {
     throw new Error('Set both HERALD_URL and HERALD_JWT_KEY, or neither.');
@@ -150,11 +164,14 @@ async function connectHub(appOrigin) {
       store: { kind: 'memory' },
       corsOrigins: [appOrigin],
       anonymous: false,
+      accessTokenIssuer: appOrigin,
+      accessTokenCookie: COOKIE,
+      protocol: '08', // Mercure 1.0 only: a draft-07 request would be refused
     },
     // The hub's request logs would drown the example's output: warnings only, on stderr.
     { logger: pino({ level: 'warn' }, pino.destination(2)) },
   );
-  return { url: herald.hubUrl, key, close: () => herald.close() };
+  return { url: herald.hubUrl, key, issuer: appOrigin, close: () => herald.close() };
 }
 
 /** @param {import('node:http').IncomingMessage} req */

@@ -1,5 +1,6 @@
 // A live price ticker: the app publishes a random-walk price for a few symbols every 500 ms as
-// public updates, and the page shows them in a table, subscribed anonymously to a URI template.
+// public updates, and the page shows them in a table, subscribed anonymously to a URL Pattern.
+// Mercure 1.0 (protocol draft-08): `match_urlpattern=` subscriptions and access tokens.
 //
 //   npm run build && node examples/price-ticker/server.mjs
 //
@@ -10,11 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import process from 'node:process';
-import { mintToken, startHerald } from 'herald';
+import { mintAccessToken, startHerald } from 'herald';
 import { pino } from 'pino';
 
 const PORT = Number(process.env['PORT'] ?? 8080);
-const TEMPLATE = 'https://example.com/prices/{symbol}';
+/** Every symbol's topic, as a draft-08 URL Pattern: what the page subscribes to, and all the app may publish. */
+const PATTERN = 'https://example.com/prices/:symbol';
+/** @param {string} symbol */
+const topicOf = (symbol) => `https://example.com/prices/${symbol}`;
 /** @type {Map<string, number>} symbol → price */
 const prices = new Map([
   ['HRLD', 120],
@@ -25,7 +29,7 @@ const prices = new Map([
 
 const page = await readFile(new URL('index.html', import.meta.url));
 
-/** @type {{ url: string, key: string, close: () => Promise<void> } | undefined} */
+/** @type {{ url: string, key: string, issuer: string, close: () => Promise<void> } | undefined} */
 let hub;
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', appOrigin);
@@ -37,7 +41,7 @@ const server = createServer((req, res) => {
   } else if (req.method === 'GET' && url.pathname === '/') {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(page);
   } else if (req.method === 'GET' && url.pathname === '/config.json') {
-    const config = { hubUrl: hub.url, topic: TEMPLATE, symbols: [...prices.keys()] };
+    const config = { hubUrl: hub.url, pattern: PATTERN, symbols: [...prices.keys()] };
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(config));
   } else {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found');
@@ -75,15 +79,18 @@ async function tick() {
     prices.set(symbol, price);
     const change = Math.round((price - previous) * 100) / 100;
     return {
-      topic: TEMPLATE.replace('{symbol}', symbol),
+      topic: topicOf(symbol),
       data: JSON.stringify({ symbol, price, change, at }),
     };
   });
-  // A short-lived token that may publish prices and nothing else.
-  const token = await mintToken({
+  // A short-lived access token (this app is its issuer, the hub its audience) that may publish
+  // prices and nothing else.
+  const token = await mintAccessToken({
     key: hub.key,
     algorithm: 'HS256',
-    publish: [TEMPLATE],
+    issuer: hub.issuer,
+    audience: hub.url,
+    publish: [{ match: PATTERN, matchType: 'urlpattern' }],
     ttlSeconds: 60,
   });
   // Herald's JSON batch: every symbol in one request, stored in one write.
@@ -97,7 +104,8 @@ async function tick() {
 }
 
 /**
- * The hub named by HERALD_URL and HERALD_JWT_KEY, else one embedded in this process.
+ * The hub named by HERALD_URL and HERALD_JWT_KEY, else one embedded in this process. This app
+ * issues the tokens, under its own origin: the hub trusts that issuer with the key.
  * @param {string} appOrigin the page's origin, which the hub must allow (CORS)
  */
 async function connectHub(appOrigin) {
@@ -106,7 +114,7 @@ async function connectHub(appOrigin) {
   if (externalUrl !== undefined && externalKey !== undefined) {
     const url = new URL(externalUrl);
     if (url.pathname === '/') url.pathname = '/.well-known/mercure';
-    return { url: url.href, key: externalKey, close: () => Promise.resolve() };
+    return { url: url.href, key: externalKey, issuer: appOrigin, close: () => Promise.resolve() };
   }
   if (externalUrl !== undefined || externalKey !== undefined) {
     throw new Error('Set both HERALD_URL and HERALD_JWT_KEY, or neither.');
@@ -122,11 +130,13 @@ async function connectHub(appOrigin) {
       historySize: 1000, // a ticker needs little history
       corsOrigins: [appOrigin],
       anonymous: true, // prices are public: the page subscribes without a token
+      accessTokenIssuer: appOrigin,
+      protocol: '08', // Mercure 1.0 only: a draft-07 request would be refused
     },
     // The hub's request logs would drown the example's output: warnings only, on stderr.
     { logger: pino({ level: 'warn' }, pino.destination(2)) },
   );
-  return { url: herald.hubUrl, key, close: () => herald.close() };
+  return { url: herald.hubUrl, key, issuer: appOrigin, close: () => herald.close() };
 }
 
 function stop() {

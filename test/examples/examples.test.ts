@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -96,19 +98,39 @@ async function checkPageAndStop(example: RunningExample, title: RegExp): Promise
   assert.doesNotMatch(stdout + stderr, /eyJ/, 'no token is printed');
 }
 
-function subscribeUrl(hubUrl: string, topics: string[], query: Record<string, string> = {}) {
+/** A draft-08 subscription URL: the examples speak Mercure 1.0 only. */
+function subscribeUrl(
+  hubUrl: string,
+  matchers: { match?: string[]; match_urlpattern?: string[] },
+  query: Record<string, string> = {},
+) {
   const url = new URL(hubUrl);
-  for (const topic of topics) url.searchParams.append('topic', topic);
+  for (const match of matchers.match ?? []) url.searchParams.append('match', match);
+  for (const pattern of matchers.match_urlpattern ?? []) {
+    url.searchParams.append('match_urlpattern', pattern);
+  }
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   return url.href;
 }
+
+/** A port free a moment ago, for an example whose origin (its issuer) must be known in advance. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const PRICES = 'https://example.com/prices/:symbol';
 
 test('price-ticker publishes public JSON prices that an anonymous subscriber receives', async (t) => {
   const example = await startExample(t, 'price-ticker');
   const origin = new URL(example.appUrl).origin;
   const stream = await EventStream.open(
     t,
-    subscribeUrl(example.hubUrl, ['https://example.com/prices/{symbol}']),
+    subscribeUrl(example.hubUrl, { match_urlpattern: [PRICES] }),
     { Origin: origin },
   );
   assert.equal(stream.status, 200);
@@ -124,18 +146,29 @@ test('price-ticker publishes public JSON prices that an anonymous subscriber rec
   assert.ok((price.price as number) > 0);
   assert.equal(typeof price.change, 'number');
 
+  // The embedded hub speaks draft-08 only: a draft-07 subscription is refused, with the reason.
+  const draft07 = await fetch(`${example.hubUrl}?topic=${encodeURIComponent(PRICES)}`);
+  assert.equal(draft07.status, 400);
+  assert.match(await draft07.text(), /HERALD_ERR_DIALECT_NOT_SERVED.*not topic=/);
+
   await checkPageAndStop(example, /<title>Herald example: price ticker<\/title>/);
 });
 
 test('price-ticker uses the hub named by HERALD_URL and HERALD_JWT_KEY instead of its own', async (t) => {
-  const hub = await startTestHub(t, { anonymous: true });
+  // The hub trusts the example's origin as the issuer of its access tokens, as its README says.
+  const port = await freePort();
+  const hub = await startTestHub(t, {
+    anonymous: true,
+    accessTokenIssuer: `http://127.0.0.1:${port}`,
+  });
   const stream = await EventStream.open(
     t,
-    hub.subscribeUrl(['https://example.com/prices/{symbol}']),
+    subscribeUrl(hub.hubUrl, { match_urlpattern: [PRICES] }),
   );
   const example = await startExample(t, 'price-ticker', {
     HERALD_URL: hub.hubUrl,
     HERALD_JWT_KEY: TEST_KEY,
+    PORT: String(port),
   });
   assert.equal(example.hubUrl, hub.hubUrl);
   const [event] = await stream.waitForEvents(1, 5000);
@@ -156,30 +189,36 @@ test('job-progress: POST /jobs starts a job whose progress then done reach its s
   assert.equal(job.topic, `https://example.com/jobs/${job.id}`);
 
   // earliest: whatever the job published before this subscription is replayed first. The token
-  // travels in the query, as the page's EventSource sends it.
+  // travels in the Authorization header, as the page's herald/client sends it.
   const stream = await EventStream.open(
     t,
-    subscribeUrl(example.hubUrl, [job.topic], {
-      authorization: job.token,
-      lastEventID: 'earliest',
-    }),
+    subscribeUrl(example.hubUrl, { match: [job.topic] }, { last_event_id: 'earliest' }),
+    { Authorization: `Bearer ${job.token}` },
   );
   assert.equal(stream.status, 200);
   // The other job's token asks for every job; it covers only its own job's private updates.
   const snooper = await EventStream.open(
     t,
-    subscribeUrl(example.hubUrl, ['https://example.com/jobs/{id}'], {
-      authorization: other.token,
-      lastEventID: 'earliest',
-    }),
+    subscribeUrl(
+      example.hubUrl,
+      { match_urlpattern: ['https://example.com/jobs/:id'] },
+      { last_event_id: 'earliest' },
+    ),
+    { Authorization: `Bearer ${other.token}` },
   );
   assert.equal(snooper.status, 200);
   // Without a token nobody may watch a job.
   const anonymous = await EventStream.open(
     t,
-    subscribeUrl(example.hubUrl, [job.topic], { lastEventID: 'earliest' }),
+    subscribeUrl(example.hubUrl, { match: [job.topic] }, { last_event_id: 'earliest' }),
   );
   assert.equal(anonymous.status, 401);
+  // Draft-08 never takes a token from the URL, which is why the page does not use EventSource.
+  const inTheUrl = await fetch(
+    subscribeUrl(example.hubUrl, { match: [job.topic] }, { authorization: job.token }),
+  );
+  assert.equal(inTheUrl.status, 400);
+  assert.match(await inTheUrl.text(), /URL/);
 
   for (const watcher of [stream, snooper]) {
     await watcher.until(() => watcher.events.some((e) => e.event === 'done'), 'done', 10_000);
@@ -221,7 +260,7 @@ test('notifications: a private notification reaches its user by cookie, and nobo
     assert.ok(attributes.includes('SameSite=Strict'), cookie);
     assert.ok(attributes.includes('Path=/.well-known/mercure'), cookie);
     const [pair = ''] = attributes;
-    assert.match(pair, /^mercureAuthorization=eyJ/);
+    assert.match(pair, /^mercure_access_token=eyJ/);
     return pair;
   };
   const notify = async (user: string, message: string): Promise<void> => {
@@ -233,7 +272,7 @@ test('notifications: a private notification reaches its user by cookie, and nobo
   };
   const aliceTopic = 'https://example.com/users/alice/notifications';
 
-  const alice = await EventStream.open(t, subscribeUrl(example.hubUrl, [aliceTopic]), {
+  const alice = await EventStream.open(t, subscribeUrl(example.hubUrl, { match: [aliceTopic] }), {
     Cookie: await login('alice'),
     Origin: origin,
   });
@@ -244,12 +283,18 @@ test('notifications: a private notification reaches its user by cookie, and nobo
   // Bob asks for every user's notifications; his token covers only his own.
   const bob = await EventStream.open(
     t,
-    subscribeUrl(example.hubUrl, ['https://example.com/users/{user}/notifications', aliceTopic]),
+    subscribeUrl(example.hubUrl, {
+      match: [aliceTopic],
+      match_urlpattern: ['https://example.com/users/:user/notifications'],
+    }),
     { Cookie: await login('bob') },
   );
   assert.equal(bob.status, 200);
   // Without a cookie the hub refuses to subscribe at all (it allows no anonymous subscribers).
-  const anonymous = await EventStream.open(t, subscribeUrl(example.hubUrl, [aliceTopic]));
+  const anonymous = await EventStream.open(
+    t,
+    subscribeUrl(example.hubUrl, { match: [aliceTopic] }),
+  );
   assert.equal(anonymous.status, 401);
 
   await notify('alice', 'Hello <b>Alice</b>');
