@@ -215,11 +215,17 @@ const prober = (async () => {
 })();
 const progress = setInterval(() => {
   const last = rss.at(-1);
-  void metricsOf(['herald_connections', 'herald_slow_consumers_dropped_total']).then((m) => {
-    console.log(
-      `${Math.round((Date.now() - started) / 1000)} s: RSS ${((last?.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB, ${m['herald_connections']} streams, ${published} published, ${m['herald_slow_consumers_dropped_total']} dropped`,
-    );
-  });
+  const at = `${Math.round((Date.now() - started) / 1000)} s: RSS ${((last?.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB`;
+  metricsOf(['herald_connections', 'herald_slow_consumers_dropped_total']).then(
+    (m) => {
+      console.log(
+        `${at}, ${m['herald_connections']} streams, ${published} published, ${m['herald_slow_consumers_dropped_total']} dropped`,
+      );
+    },
+    // A progress line is not worth the run: a metrics request lost in a full accept queue is
+    // reported, not thrown.
+    (error: unknown) => console.log(`${at}, metrics unavailable (${String(error)})`),
+  );
 }, 30_000);
 
 async function metricsOf(names: string[]): Promise<Record<string, number>> {
