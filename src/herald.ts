@@ -8,20 +8,20 @@ import { resolveConfig } from './config.ts';
 import type { Backend } from './core/backend.ts';
 import { Hub } from './core/hub.ts';
 import { RateLimiter } from './core/rate-limiter.ts';
-import { ConnectionRegistry } from './http/connection-registry.ts';
-import { trustedProxySet } from './http/client-address.ts';
-import { ClientBundle } from './http/client-bundle.ts';
+import { ConnectionRegistry } from './http/streams/connection-registry.ts';
+import { trustedProxySet } from './http/request/client-address.ts';
+import { ClientBundle } from './http/ui/client-bundle.ts';
 import { clientErrorHandler } from './http/client-error.ts';
-import { DashboardFeed } from './http/dashboard-feed.ts';
+import { DashboardFeed } from './http/ui/dashboard-feed.ts';
 import { createHttpListener } from './http/http-listener.ts';
 import type { RequestListener } from './http/http-listener.ts';
-import { LatencyWindow } from './http/latency-window.ts';
+import { LatencyWindow } from './http/ui/latency-window.ts';
 import { HeraldMetrics } from './http/metrics.ts';
 import { createRequestHandler, HUB_PATH } from './http/request-handler.ts';
-import { serverLimits } from './http/server-limits.ts';
-import { StreamsPerClient } from './http/streams-per-client.ts';
+import { serverLimits } from './http/limits/server-limits.ts';
+import { StreamsPerClient } from './http/limits/streams-per-client.ts';
 import { loadTlsCredentials } from './http/tls-credentials.ts';
-import { WebUi } from './http/web-ui.ts';
+import { WebUi } from './http/ui/web-ui.ts';
 
 export interface RunningHerald {
   readonly config: HeraldConfig;

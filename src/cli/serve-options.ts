@@ -4,7 +4,7 @@ import { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH, DEFAULTS } from '../config.t
 import { PROTOCOL_SUPPORTS } from '../core/dialect.ts';
 import type { ProtocolSupport } from '../core/dialect.ts';
 import { checkRedisUrl, redactRedisUrl } from '../backends/redis-url.ts';
-import { trustedProxySet } from '../http/client-address.ts';
+import { trustedProxySet } from '../http/request/client-address.ts';
 import {
   checkVerificationKey,
   JWT_FLAGS,

@@ -4,11 +4,11 @@ import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
 import type { RateLimiter } from '../core/rate-limiter.ts';
-import type { ConnectionRegistry } from './connection-registry.ts';
-import type { ClientBundle } from './client-bundle.ts';
+import type { ConnectionRegistry } from './streams/connection-registry.ts';
+import type { ClientBundle } from './ui/client-bundle.ts';
 import type { HeraldMetrics } from './metrics.ts';
-import type { StreamsPerClient } from './streams-per-client.ts';
-import type { WebUi } from './web-ui.ts';
+import type { StreamsPerClient } from './limits/streams-per-client.ts';
+import type { WebUi } from './ui/web-ui.ts';
 
 /** What every route needs, built once at start-up. */
 export interface RouteContext {

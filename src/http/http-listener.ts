@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
-import type { ServerLimits } from './server-limits.ts';
+import type { ServerLimits } from './limits/server-limits.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 
 /**
@@ -33,7 +33,7 @@ export const HTTP2_IDLE_TIMEOUT_MS = 60_000;
 
 export type RequestListener = (req: HubRequest, res: HubResponse) => void;
 
-/** The abuse limits of the server itself (src/http/server-limits.ts), and who answers them. */
+/** The abuse limits of the server itself (limits/server-limits.ts), and who answers them. */
 export interface ListenerLimits {
   readonly limits: ServerLimits;
   /** Node's `clientError`: a request over a limit, too slow, or not HTTP (HTTP/1.1). */

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Backend } from '../core/backend.ts';
 import type { Hub } from '../core/hub.ts';
-import type { ConnectionRegistry } from './connection-registry.ts';
+import type { ConnectionRegistry } from './streams/connection-registry.ts';
 
 /** A hub's metrics as data, in the form prom-client's AggregatorRegistry.aggregate() combines. */
 export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;

@@ -1,28 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { HeraldError } from '../core/errors.ts';
 import type { RouteContext } from './context.ts';
-import { CLIENT_BUNDLE_PATH } from './client-bundle.ts';
-import { answerPreflight, corsHeaders } from './cors.ts';
-import { assertHeaderListSize } from './header-list-size.ts';
-import { HUB_PATH } from './hub-url.ts';
-import { handleHealth, handleMetrics, handleReady } from './health-routes.ts';
-import { hubIdentity, metadataPaths } from './hub-identity.ts';
+import { CLIENT_BUNDLE_PATH } from './ui/client-bundle.ts';
+import { answerPreflight, corsHeaders } from './request/cors.ts';
+import { assertHeaderListSize } from './limits/header-list-size.ts';
+import { HUB_PATH } from './request/hub-url.ts';
+import { handleHealth, handleMetrics, handleReady } from './routes/health-routes.ts';
+import { hubIdentity, metadataPaths } from './request/hub-identity.ts';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import { isHttp2 } from './http-message.ts';
 import { sendProblem } from './problem.ts';
 import { RequestLog } from './request-log.ts';
-import { handlePublish } from './publish-route.ts';
-import { handleRoot } from './root-route.ts';
-import { bearerChallenge, withChallenge } from './request-auth.ts';
-import { requestDialect } from './request-dialect.ts';
+import { handlePublish } from './routes/publish-route.ts';
+import { handleRoot } from './routes/root-route.ts';
+import { bearerChallenge, withChallenge } from './request/request-auth.ts';
+import { requestDialect } from './request/request-dialect.ts';
 import { servesDialect } from '../core/dialect.ts';
-import { answerMetadataPreflight, handleResourceMetadata } from './resource-metadata-route.ts';
-import { handleSubscribe } from './subscribe-route.ts';
-import { handleSubscriptions, isSubscriptionsPath } from './subscriptions-route.ts';
-import { readRequestTarget } from './request-target.ts';
+import {
+  answerMetadataPreflight,
+  handleResourceMetadata,
+} from './routes/resource-metadata-route.ts';
+import { handleSubscribe } from './routes/subscribe-route.ts';
+import { handleSubscriptions, isSubscriptionsPath } from './routes/subscriptions-route.ts';
+import { readRequestTarget } from './request/request-target.ts';
 import { SUBSCRIPTIONS_PATH } from '../core/subscription-events.ts';
 
-export { HUB_PATH } from './hub-url.ts';
+export { HUB_PATH } from './request/hub-url.ts';
 
 // Subscription API paths encode a topic (holding "/") in one segment.
 const ENCODED_SLASHES = [`${SUBSCRIPTIONS_PATH}/`];

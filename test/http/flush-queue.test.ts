@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { FlushQueue } from '../../src/http/flush-queue.ts';
+import { FlushQueue } from '../../src/http/streams/flush-queue.ts';
 
 test('the flush queue writes a slice per turn, in the order streams were listed', async () => {
   const queue = new FlushQueue(2);

@@ -7,8 +7,8 @@ import { fetch } from 'undici';
 import { isHeraldError } from '../../src/core/errors.ts';
 import { encodeFrame } from '../../src/core/sse-frame.ts';
 import { validateNewUpdate } from '../../src/core/update.ts';
-import { headerToUtf8, utf8ToHeader } from '../../src/http/header-value.ts';
-import { parsePublishBody } from '../../src/http/publish-body.ts';
+import { headerToUtf8, utf8ToHeader } from '../../src/http/request/header-value.ts';
+import { parsePublishBody } from '../../src/http/routes/publish-body.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
 

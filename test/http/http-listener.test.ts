@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { resolveConfig } from '../../src/config.ts';
 import { createHttpListener } from '../../src/http/http-listener.ts';
-import { serverLimits } from '../../src/http/server-limits.ts';
+import { serverLimits } from '../../src/http/limits/server-limits.ts';
 import { loadTlsCredentials } from '../../src/http/tls-credentials.ts';
 import { connectHttp2, http2Request } from '../support/http2-client.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';

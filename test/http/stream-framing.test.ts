@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { fetch } from 'undici';
-import { chunkOf } from '../../src/http/chunk-framing.ts';
+import { chunkOf } from '../../src/http/streams/chunk-framing.ts';
 import { startTestHub } from '../support/test-hub.ts';
 
 const TOPIC = 'https://example.com/framing';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { mintToken } from '../../src/auth/mint-token.ts';
-import { clientKey } from '../../src/http/client-address.ts';
+import { clientKey } from '../../src/http/request/client-address.ts';
 import { EventStream } from '../support/event-stream.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { startTestHub, TEST_KEY } from '../support/test-hub.ts';

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory.ts';
 import { Hub } from '../../src/core/hub.ts';
 import type { FrameSink } from '../../src/core/subscriber.ts';
-import { ConnectionRegistry } from '../../src/http/connection-registry.ts';
-import { DashboardFeed } from '../../src/http/dashboard-feed.ts';
-import { StreamsPerClient } from '../../src/http/streams-per-client.ts';
+import { ConnectionRegistry } from '../../src/http/streams/connection-registry.ts';
+import { DashboardFeed } from '../../src/http/ui/dashboard-feed.ts';
+import { StreamsPerClient } from '../../src/http/limits/streams-per-client.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
 

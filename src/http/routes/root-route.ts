@@ -1,6 +1,6 @@
-import type { RouteContext } from './context.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
-import { FALLBACK_HUB_URL, HUB_PATH, hubUrlOf } from './hub-url.ts';
+import type { RouteContext } from '../context.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
+import { FALLBACK_HUB_URL, HUB_PATH, hubUrlOf } from '../request/hub-url.ts';
 
 /**
  * `GET /`: where someone lands who types the hub's address into a browser. With the web UI on,

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { DashboardFeed } from './dashboard-feed.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
 
-/** Where the UI's own files live: `ui/` at the package root, from `src/http` and `dist/http` alike. */
-const ASSETS_DIR = new URL('../../ui/', import.meta.url);
+/** Where the UI's own files live: `ui/` at the package root, from `src/http/ui` and `dist/http/ui` alike. */
+const ASSETS_DIR = new URL('../../../ui/', import.meta.url);
 
 const TYPES = {
   html: 'text/html; charset=utf-8',

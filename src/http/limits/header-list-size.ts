@@ -1,6 +1,6 @@
-import { HeraldError } from '../core/errors.ts';
-import type { HubRequest } from './http-message.ts';
-import { isHttp2 } from './http-message.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { HubRequest } from '../http-message.ts';
+import { isHttp2 } from '../http-message.ts';
 
 // RFC 7541 §4.1: each header counts its name, its value and 32 octets of overhead.
 const PER_HEADER_OVERHEAD = 32;

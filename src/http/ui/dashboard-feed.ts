@@ -1,12 +1,12 @@
-import type { BusyTopic, Hub } from '../core/hub.ts';
-import { COMMENT_FRAME } from '../core/sse-frame.ts';
-import type { ConnectionRegistry } from './connection-registry.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
+import type { BusyTopic, Hub } from '../../core/hub.ts';
+import { COMMENT_FRAME } from '../../core/sse-frame.ts';
+import type { ConnectionRegistry } from '../streams/connection-registry.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
 import type { LatencyWindow } from './latency-window.ts';
 import { SampleRing } from './sample-ring.ts';
-import type { StreamAdmission } from './stream-admission.ts';
-import { admitStream } from './stream-admission.ts';
-import { STREAM_HEADERS } from './stream-headers.ts';
+import type { StreamAdmission } from '../limits/stream-admission.ts';
+import { admitStream } from '../limits/stream-admission.ts';
+import { STREAM_HEADERS } from '../streams/stream-headers.ts';
 
 /** The series the dashboard draws, one sample of each per interval. */
 export const SERIES = [

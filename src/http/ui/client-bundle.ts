@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { HubResponse } from './http-message.ts';
+import type { HubResponse } from '../http-message.ts';
 
 /** The stable path where the hub serves the browser build of `herald/client`. */
 export const CLIENT_BUNDLE_PATH = '/herald-client.js';
 
-/** `npm run build:browser` writes it here; the same path from `src/http` and `dist/http`. */
-const BUNDLE = new URL('../../dist/browser/herald-client.js', import.meta.url);
+/** `npm run build:browser` writes it here; the same path from `src/http/ui` and `dist/http/ui`. */
+const BUNDLE = new URL('../../../dist/browser/herald-client.js', import.meta.url);
 
 /**
  * The browser build of the client SDK, read once at start-up. A page on another origin loads it

@@ -1,6 +1,6 @@
-import { HeraldError } from '../core/errors.ts';
-import type { NewUpdate } from '../core/update.ts';
-import { parseRetry } from '../core/update.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { NewUpdate } from '../../core/update.ts';
+import { parseRetry } from '../../core/update.ts';
 
 /**
  * Turns a publish request body into updates. Two encodings are accepted: Mercure's form

@@ -1,7 +1,7 @@
 import type { BlockList } from 'node:net';
-import { HeraldError } from '../core/errors.ts';
-import { clientAddress, clientKey } from './client-address.ts';
-import type { HubRequest } from './http-message.ts';
+import { HeraldError } from '../../core/errors.ts';
+import { clientAddress, clientKey } from '../request/client-address.ts';
+import type { HubRequest } from '../http-message.ts';
 import type { StreamsPerClient } from './streams-per-client.ts';
 
 // When a client over its stream limit may try again: streams close at no predictable moment,

@@ -1,4 +1,4 @@
-import type { HeraldConfig } from '../config.ts';
+import type { HeraldConfig } from '../../config.ts';
 
 /** The options of Node's HTTP server that bound what one client may make it hold. */
 export interface ServerLimits {

@@ -1,4 +1,4 @@
-import type { HubRequest, HubResponse } from './http-message.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
 
 const ALLOWED_HEADERS = 'Authorization, Cache-Control, Last-Event-ID, Content-Type';
 

@@ -1,9 +1,9 @@
-import type { Dialect, ProtocolSupport } from '../core/dialect.ts';
-import { servesDialect } from '../core/dialect.ts';
-import { HeraldError } from '../core/errors.ts';
-import type { TopicSelector } from '../core/topic-selector.ts';
-import type { MatchType } from '../core/url-pattern.ts';
-import { matcherSelector } from '../core/url-pattern.ts';
+import type { Dialect, ProtocolSupport } from '../../core/dialect.ts';
+import { servesDialect } from '../../core/dialect.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { TopicSelector } from '../../core/topic-selector.ts';
+import type { MatchType } from '../../core/url-pattern.ts';
+import { matcherSelector } from '../../core/url-pattern.ts';
 
 /** One draft-08 topic matcher of a subscribe request, compiled. */
 export interface RequestedMatcher {

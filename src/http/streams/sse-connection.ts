@@ -1,13 +1,13 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { COMMENT_FRAME } from '../core/sse-frame.ts';
-import type { FrameSink, Subscriber } from '../core/subscriber.ts';
+import { COMMENT_FRAME } from '../../core/sse-frame.ts';
+import type { FrameSink, Subscriber } from '../../core/subscriber.ts';
 import { chunkOf } from './chunk-framing.ts';
 import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
-import type { HubResponse } from './http-message.ts';
-import type { ClosesWithResponse } from './request-log.ts';
+import type { HubResponse } from '../http-message.ts';
+import type { ClosesWithResponse } from '../request-log.ts';
 import type { HoldsUnsentBytes, UnsentBudget } from './unsent-budget.ts';
 
 const CRLF = Buffer.from('\r\n');

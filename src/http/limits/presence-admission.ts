@@ -1,8 +1,8 @@
-import { HeraldError } from '../core/errors.ts';
-import type { RateLimiter } from '../core/rate-limiter.ts';
-import { clientAddress, clientKey } from './client-address.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { RateLimiter } from '../../core/rate-limiter.ts';
+import { clientAddress, clientKey } from '../request/client-address.ts';
 import type { StreamAdmission } from './stream-admission.ts';
-import type { HubRequest } from './http-message.ts';
+import type { HubRequest } from '../http-message.ts';
 
 /**
  * With `--subscriptions`, every subscription stores events in history: one per selector when

@@ -1,21 +1,21 @@
-import { HeraldError } from '../core/errors.ts';
-import type { Presence } from '../core/presence.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { Presence } from '../../core/presence.ts';
 import {
   documentJson,
   JSONLD_CONTEXT,
   SUBSCRIPTIONS_PATH,
   subscriptionId,
   topicCollectionId,
-} from '../core/subscription-events.ts';
-import { anySelectorMatches } from '../core/topic-selector.ts';
-import type { TopicSelector } from '../core/topic-selector.ts';
-import { matchCollectionId, matchSubscriptionId } from '../core/match-subscription-events.ts';
-import { isMatchType } from '../core/url-pattern.ts';
-import { hubUrlOf } from './hub-url.ts';
-import type { RouteContext } from './context.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
-import { utf8ToHeader } from './header-value.ts';
-import { authorize, withChallenge } from './request-auth.ts';
+} from '../../core/subscription-events.ts';
+import { anySelectorMatches } from '../../core/topic-selector.ts';
+import type { TopicSelector } from '../../core/topic-selector.ts';
+import { matchCollectionId, matchSubscriptionId } from '../../core/match-subscription-events.ts';
+import { isMatchType } from '../../core/url-pattern.ts';
+import { hubUrlOf } from '../request/hub-url.ts';
+import type { RouteContext } from '../context.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
+import { utf8ToHeader } from '../request/header-value.ts';
+import { authorize, withChallenge } from '../request/request-auth.ts';
 
 /** Whether a path belongs to the subscription API (served only with `--subscriptions`). */
 export function isSubscriptionsPath(pathname: string): boolean {

@@ -1,5 +1,5 @@
-import type { HeraldConfig } from '../config.ts';
-import type { HubRequest } from './http-message.ts';
+import type { HeraldConfig } from '../../config.ts';
+import type { HubRequest } from '../http-message.ts';
 import { HUB_PATH, hubUrlOf } from './hub-url.ts';
 
 /** RFC 9728 §3.1: the metadata of a resource lives under this prefix of its path. */

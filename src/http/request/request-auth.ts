@@ -1,15 +1,15 @@
-import type { Dialect } from '../core/dialect.ts';
-import type { Grants } from '../auth/grants.ts';
-import { ANONYMOUS } from '../auth/grants.ts';
-import { findToken } from '../auth/token-source.ts';
-import type { FoundToken } from '../auth/token-source.ts';
-import { tokenDialect } from '../auth/token-verifier.ts';
-import type { TokenRole } from '../auth/token-verifier.ts';
-import { HeraldError } from '../core/errors.ts';
-import type { BearerChallenge } from '../core/errors.ts';
-import type { RouteContext } from './context.ts';
+import type { Dialect } from '../../core/dialect.ts';
+import type { Grants } from '../../auth/grants.ts';
+import { ANONYMOUS } from '../../auth/grants.ts';
+import { findToken } from '../../auth/token-source.ts';
+import type { FoundToken } from '../../auth/token-source.ts';
+import { tokenDialect } from '../../auth/token-verifier.ts';
+import type { TokenRole } from '../../auth/token-verifier.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { BearerChallenge } from '../../core/errors.ts';
+import type { RouteContext } from '../context.ts';
 import { hubIdentity } from './hub-identity.ts';
-import type { HubRequest } from './http-message.ts';
+import type { HubRequest } from '../http-message.ts';
 
 export interface AuthorizeOptions {
   readonly role: TokenRole;

@@ -1,8 +1,8 @@
-import { MERCURE_DETAIL_TYPE } from '../auth/authorization-details.ts';
-import { MATCH_TYPES } from '../core/url-pattern.ts';
-import type { RouteContext } from './context.ts';
-import { hubIdentity } from './hub-identity.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
+import { MERCURE_DETAIL_TYPE } from '../../auth/authorization-details.ts';
+import { MATCH_TYPES } from '../../core/url-pattern.ts';
+import type { RouteContext } from '../context.ts';
+import { hubIdentity } from '../request/hub-identity.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
 
 /**
  * `GET /.well-known/oauth-protected-resource/.well-known/mercure`: the hub's OAuth 2.0 Protected

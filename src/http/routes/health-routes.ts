@@ -1,6 +1,6 @@
-import { HeraldError } from '../core/errors.ts';
-import type { RouteContext } from './context.ts';
-import type { HubResponse } from './http-message.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { RouteContext } from '../context.ts';
+import type { HubResponse } from '../http-message.ts';
 
 // A readiness probe that hangs is as bad as a failing one: answer within this.
 const PROBE_TIMEOUT_MS = 1_000;

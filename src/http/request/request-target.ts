@@ -1,4 +1,4 @@
-import { HeraldError } from '../core/errors.ts';
+import { HeraldError } from '../../core/errors.ts';
 
 /** The request target split for routing: the raw path, exactly as sent, and the query. */
 export interface RequestTarget {

@@ -1,5 +1,5 @@
-import { HeraldError } from '../core/errors.ts';
-import type { HubRequest } from './http-message.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { HubRequest } from '../http-message.ts';
 
 /**
  * Reads a request body, refusing it as soon as it passes `maxBytes` (by its Content-Length

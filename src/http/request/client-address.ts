@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { HubRequest } from './http-message.ts';
+import type { HubRequest } from '../http-message.ts';
 
 /**
  * Parses proxy addresses and CIDR ranges (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`) into the set of

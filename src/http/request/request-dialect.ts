@@ -1,5 +1,5 @@
-import type { Dialect } from '../core/dialect.ts';
-import type { HubRequest } from './http-message.ts';
+import type { Dialect } from '../../core/dialect.ts';
+import type { HubRequest } from '../http-message.ts';
 
 /*
  * The dialect a route decided a request speaks, for whoever answers it afterwards: the error

@@ -1,19 +1,19 @@
-import { payloadForMatcher } from '../auth/authorization-details.ts';
-import { HeraldError } from '../core/errors.ts';
-import type { SubscriberGrants } from '../core/subscriber.ts';
-import type { RouteContext } from './context.ts';
-import { authorize } from './request-auth.ts';
-import type { RequestLog } from './request-log.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
-import type { SseConnectionLimits } from './sse-connection.ts';
-import { SseConnection } from './sse-connection.ts';
-import { admitStream } from './stream-admission.ts';
-import { chargePresence } from './presence-admission.ts';
-import { STREAM_HEADERS } from './stream-headers.ts';
-import { hubUrlOf } from './hub-url.ts';
-import { setRequestDialect } from './request-dialect.ts';
+import { payloadForMatcher } from '../../auth/authorization-details.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { SubscriberGrants } from '../../core/subscriber.ts';
+import type { RouteContext } from '../context.ts';
+import { authorize } from '../request/request-auth.ts';
+import type { RequestLog } from '../request-log.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
+import type { SseConnectionLimits } from '../streams/sse-connection.ts';
+import { SseConnection } from '../streams/sse-connection.ts';
+import { admitStream } from '../limits/stream-admission.ts';
+import { chargePresence } from '../limits/presence-admission.ts';
+import { STREAM_HEADERS } from '../streams/stream-headers.ts';
+import { hubUrlOf } from '../request/hub-url.ts';
+import { setRequestDialect } from '../request/request-dialect.ts';
 import { dialectOfQuery, readSubscribeQuery } from './subscribe-query.ts';
-import { headerToUtf8, utf8ToHeader } from './header-value.ts';
+import { headerToUtf8, utf8ToHeader } from '../request/header-value.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
 const REPLAY_HIGH_WATER_MARK = 64 * 1024;

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { Grants } from '../auth/grants.ts';
-import { HeraldError } from '../core/errors.ts';
-import type { RateDecision } from '../core/rate-limiter.ts';
-import { anySelectorMatches } from '../core/topic-selector.ts';
-import type { NewUpdate } from '../core/update.ts';
-import type { RouteContext } from './context.ts';
-import type { HubRequest, HubResponse } from './http-message.ts';
+import type { Grants } from '../../auth/grants.ts';
+import { HeraldError } from '../../core/errors.ts';
+import type { RateDecision } from '../../core/rate-limiter.ts';
+import { anySelectorMatches } from '../../core/topic-selector.ts';
+import type { NewUpdate } from '../../core/update.ts';
+import type { RouteContext } from '../context.ts';
+import type { HubRequest, HubResponse } from '../http-message.ts';
 import { parsePublishBody } from './publish-body.ts';
-import { checkPublishedUpdate } from '../core/reserved-namespace.ts';
+import { checkPublishedUpdate } from '../../core/reserved-namespace.ts';
 import { readBody } from './read-body.ts';
-import { authorize, withChallenge } from './request-auth.ts';
+import { authorize, withChallenge } from '../request/request-auth.ts';
 
 /**
  * `POST /.well-known/mercure`: authorizes, parses, stores, and answers with the ids only once

@@ -1,4 +1,4 @@
-import { COMMENT_FRAME } from '../core/sse-frame.ts';
+import { COMMENT_FRAME } from '../../core/sse-frame.ts';
 import type { SseConnection } from './sse-connection.ts';
 import { UnsentBudget } from './unsent-budget.ts';
 

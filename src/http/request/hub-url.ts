@@ -1,6 +1,6 @@
-import type { HubRequest } from './http-message.ts';
+import type { HubRequest } from '../http-message.ts';
 
-import { HUB_PATH } from '../core/reserved-namespace.ts';
+import { HUB_PATH } from '../../core/reserved-namespace.ts';
 
 export { HUB_PATH };
 
