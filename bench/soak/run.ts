@@ -21,13 +21,14 @@
 import type { ChildProcess, Serializable } from 'node:child_process';
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { mintToken } from '../../src/auth/mint-token.ts';
+import { cpuSeconds, rssBytes } from '../support/proc.ts';
 import type { SoakWorkerConfig, SoakWorkerReport } from './client-worker.ts';
 
 const { values } = parseArgs({
@@ -82,12 +83,6 @@ const url = new URL(hubUrl);
 const origin = url.origin;
 console.log(`hub pid ${hubPid} at ${hubUrl}; ${CONNECTIONS} connections, ${DURATION_S} s`);
 
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  return Number(match?.[1] ?? 0) * 1024;
-}
-
 // Clients.
 interface Worker {
   readonly child: ChildProcess;
@@ -118,6 +113,20 @@ for (let w = 0; w < WORKERS; w++) {
   );
   workers.push({ child, exited: once(child, 'exit') });
 }
+// Interrupted (Ctrl-C, a timeout's SIGTERM, an exception): stop every process this run started,
+// by its own pid, and remove the hub's data, rather than leave 10,000 connections behind.
+function abandon(reason: string): never {
+  console.error(`soak: ${reason}; stopping the hub and the client workers`);
+  for (const worker of workers) worker.child.kill('SIGKILL');
+  hub.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(1);
+}
+process.once('SIGINT', () => abandon('interrupted'));
+process.once('SIGTERM', () => abandon('terminated'));
+process.once('uncaughtException', (error) => abandon(String(error)));
+process.once('unhandledRejection', (error) => abandon(String(error)));
+
 function broadcast(message: Serializable): void {
   for (const worker of workers) {
     if (worker.child.connected) worker.child.send(message);
@@ -195,8 +204,11 @@ const rss: { t: number; bytes: number }[] = [];
 const health: number[] = [];
 let healthErrors = 0;
 const started = Date.now();
+// The machine's 1-minute load average beside each sample: a hub that got little CPU shows here.
+const load: number[] = [];
 const rssTimer = setInterval(() => {
   rss.push({ t: (Date.now() - started) / 1000, bytes: rssBytes(hubPid) });
+  load.push(loadavg()[0] ?? 0);
 }, 1000);
 const probe = { running: true };
 const prober = (async () => {
@@ -224,7 +236,9 @@ const progress = setInterval(() => {
     },
     // A progress line is not worth the run: a metrics request lost in a full accept queue is
     // reported, not thrown.
-    (error: unknown) => console.log(`${at}, metrics unavailable (${String(error)})`),
+    (error: unknown) => {
+      console.log(`${at}, metrics unavailable (${String(error)})`);
+    },
   );
 }, 30_000);
 
@@ -290,6 +304,9 @@ const summary = {
   rssMaxMiB: mib(Math.max(...rss.map((s) => s.bytes))),
   rssFirstMinuteAfterRampMiB: mib(mean(firstMinute)),
   rssLastMinuteMiB: mib(mean(lastMinute)),
+  hubCpuSeconds: cpuSeconds(hubPid),
+  loadAverageMin: Math.min(...load),
+  loadAverageMax: Math.max(...load),
   finalMetrics,
 };
 console.log(JSON.stringify(summary, null, 2));
