@@ -14,5 +14,5 @@ export { mintAccessToken, mintToken } from './auth/mint-token.ts';
 export type { MintAccessTokenOptions, MintMatcher, MintTokenOptions } from './auth/mint-token.ts';
 export { ERROR_CATALOG, HeraldError } from './core/errors.ts';
 export type { ErrorCode } from './core/errors.ts';
-export type { Backend, HistoryRead } from './core/backend.ts';
+export type { Backend, HistoryRead, Position } from './core/backend.ts';
 export type { NewUpdate, Update } from './core/update.ts';

@@ -1,5 +1,5 @@
-import type { Backend, HistoryRead } from '../core/backend.ts';
-import { EARLIEST } from '../core/backend.ts';
+import type { Backend, HistoryRead, Position } from '../core/backend.ts';
+import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import { isSubscriptionEvent } from '../core/subscription-events.ts';
@@ -15,7 +15,7 @@ export interface MemoryBackendOptions {
   readonly refuseDuplicateIds?: boolean | undefined;
 }
 
-/** A kept update and its place in the one order of history. */
+/** An update and its place in the one order of history (its position). */
 interface Entry {
   readonly seq: number;
   readonly update: Update;
@@ -78,16 +78,15 @@ class Ring {
  */
 export class MemoryBackend implements Backend {
   readonly #nextId = createIdGenerator();
-  readonly #listeners = new Set<(update: Update) => void>();
+  readonly #listeners = new Set<(update: Update, position: Position) => void>();
   readonly #published: Ring;
   readonly #presence: Ring;
+  /** The seq of the newest update appended, kept or not: each update's position is its seq. */
   #seq = 0;
   /** The newest kept update (of either kind). */
   #newest: Update | undefined;
   /** The seq of the newest kept update with each id (an id may be reused). */
   readonly #seqOfId = new Map<string, number>();
-  /** The seq of every kept update object, for `covers`. */
-  readonly #seqOf = new WeakMap<Update, number>();
   readonly #refuseDuplicateIds: boolean;
 
   constructor(options: MemoryBackendOptions) {
@@ -109,21 +108,22 @@ export class MemoryBackend implements Backend {
       batchIds.add(id);
       stored.push({ ...update, id });
     }
-    for (const update of stored) this.#keep(update);
-    for (const update of stored) {
-      for (const listener of this.#listeners) listener(update);
+    const entries = stored.map((update) => ({ seq: ++this.#seq, update }));
+    for (const entry of entries) this.#keep(entry);
+    for (const { seq, update } of entries) {
+      const position = BigInt(seq);
+      for (const listener of this.#listeners) listener(update, position);
     }
     return Promise.resolve(stored);
   }
 
-  #keep(update: Update): void {
+  #keep(entry: Entry): void {
+    const { seq, update } = entry;
     const ring = isSubscriptionEvent(update) ? this.#presence : this.#published;
     if (ring.size === 0) return;
-    const seq = ++this.#seq;
     this.#newest = update;
     this.#seqOfId.set(update.id, seq);
-    this.#seqOf.set(update, seq);
-    const dropped = ring.push({ seq, update });
+    const dropped = ring.push(entry);
     // A newer update with the same id keeps it findable.
     if (dropped !== undefined && this.#seqOfId.get(dropped.update.id) === dropped.seq) {
       this.#seqOfId.delete(dropped.update.id);
@@ -136,18 +136,18 @@ export class MemoryBackend implements Backend {
     if (lastEventId !== EARLIEST) {
       // After the newest update with this id, when it was used more than once.
       const seq = this.#seqOfId.get(lastEventId);
-      if (seq === undefined) return Promise.resolve({ found: false, updates: [] });
+      if (seq === undefined) {
+        return Promise.resolve({ found: false, updates: [], reached: BEFORE_ALL });
+      }
       from = seq;
       after = (this.#published.at(seq) ?? this.#presence.at(seq))?.update;
     }
-    // A snapshot: updates appended while the reader iterates reach it live, not from here.
-    const end = this.#seq;
+    // A snapshot of everything appended so far: later updates reach the reader live.
     return Promise.resolve({
       found: true,
       updates: merge(this.#published.after(from), this.#presence.after(from)),
       after,
-      // Live updates held back meanwhile that this snapshot already holds, or that came before.
-      covers: (update: Update) => (this.#seqOf.get(update) ?? Infinity) <= end,
+      reached: BigInt(this.#seq),
     });
   }
 
@@ -159,7 +159,7 @@ export class MemoryBackend implements Backend {
     return Promise.resolve(this.#newest?.id);
   }
 
-  onUpdate(listener: (update: Update) => void): () => void {
+  onUpdate(listener: (update: Update, position: Position) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -1,3 +1,4 @@
+import type { Position } from '../core/backend.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
 
 /*
@@ -47,6 +48,16 @@ export function compareStreamIds(a: string, b: string): number {
   const [bTime = 0n, bSeq = 0n] = b.split('-').map(BigInt);
   if (aTime !== bTime) return aTime < bTime ? -1 : 1;
   return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/**
+ * A stream id as one position: its milliseconds above its sequence number, each half an
+ * unsigned 64-bit integer, so that positions order as Redis orders stream ids.
+ */
+export function positionOf(streamId: string): Position {
+  const match = STREAM_ID_SHAPE.exec(streamId);
+  if (match === null) throw new Error(`not a stream id: ${streamId}`);
+  return (BigInt(match[1] ?? '') << 64n) | BigInt(match[2] ?? '');
 }
 
 function trimZeros(digits: string): string {

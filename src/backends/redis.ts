@@ -1,14 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { Backend, FeedGap, HistoryRead } from '../core/backend.ts';
-import { EARLIEST } from '../core/backend.ts';
+import type { Backend, FeedGap, HistoryRead, Position } from '../core/backend.ts';
+import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
 import {
   compareStreamIds,
   decodeEntry,
   encodeEntry,
+  positionOf,
   STREAM_ID_SHAPE,
   streamIdOf,
   wireIdOf,
@@ -93,12 +94,11 @@ export class RedisBackend implements Backend {
   readonly #feed: Redis;
   readonly #options: RedisBackendOptions;
   readonly #keys: readonly [stream: string, idlog: string, ids: string, trimmed: string];
-  readonly #listeners = new Set<(update: Update) => void>();
+  /** Each update's position is its stream id (see `positionOf`). */
+  readonly #listeners = new Set<(update: Update, position: Position) => void>();
   readonly #gapListeners = new Set<(gap: FeedGap) => void>();
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
-  /** The stream id of every update the feed delivered, for `covers` (see `readAfter`). */
-  readonly #streamIds = new WeakMap<Update, string>();
   /** Called after each live read was delivered: history reads waiting for the feed. */
   readonly #feedWaiters = new Set<() => void>();
   readonly #feedLoop: Promise<void>;
@@ -300,7 +300,7 @@ export class RedisBackend implements Backend {
       mode = 'earliest';
     } else if (STREAM_ID_SHAPE.test(lastEventId)) {
       const streamId = streamIdOf(lastEventId);
-      if (streamId === undefined) return { found: false, updates: [] };
+      if (streamId === undefined) return NOT_FOUND;
       mode = 'stream';
       id = streamId;
     } else {
@@ -309,23 +309,15 @@ export class RedisBackend implements Backend {
     const reply = (await this.#call(() =>
       READ_START.run(this.#commands, this.#keys, [mode, id, PAGE_SIZE]),
     )) as [found: 0 | 1, newest?: string, page?: RawEntry[], after?: RawEntry[]];
-    if (reply[0] === 0) return { found: false, updates: [] };
+    if (reply[0] === 0) return NOT_FOUND;
     const [, newest = '', page = [], [afterEntry] = []] = reply;
     const after = afterEntry === undefined ? undefined : decodeEntry(afterEntry[0], afterEntry[1]);
-    if (newest === '') return { found: true, after, updates: [] };
-    // Live updates reach this node after the fact: some in this read may be on their way to
-    // the hub still, or ones the client had. Once the feed is past the read's end, the hub can
-    // tell them apart (`covers`) and none arrives later.
+    if (newest === '') return { found: true, after, updates: [], reached: BEFORE_ALL };
+    // Live updates reach this node after the fact: some in this read, or ones the client had,
+    // may be on their way to the hub still. Once the feed is past the read's end, every one of
+    // them has arrived, at or before the position reached, and none arrives later.
     await this.#feedPast(newest);
-    return {
-      found: true,
-      after,
-      updates: this.#pages(page, newest),
-      covers: (update) => {
-        const streamId = this.#streamIds.get(update);
-        return streamId !== undefined && compareStreamIds(streamId, newest) <= 0;
-      },
-    };
+    return { found: true, after, updates: this.#pages(page, newest), reached: positionOf(newest) };
   }
 
   /** Pages of history after `first`, up to `newest`: updates stored later reach readers live. */
@@ -356,7 +348,7 @@ export class RedisBackend implements Backend {
     return this.#call(() => this.#commands.xlen(this.#keys[0]));
   }
 
-  onUpdate(listener: (update: Update) => void): () => void {
+  onUpdate(listener: (update: Update, position: Position) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -415,8 +407,8 @@ export class RedisBackend implements Backend {
           if (this.#isClosed()) return;
           this.#lastSeen = id;
           const update = decodeEntry(id, fields);
-          this.#streamIds.set(update, id);
-          for (const listener of this.#listeners) listener(update);
+          const position = positionOf(id);
+          for (const listener of this.#listeners) listener(update, position);
         }
       }
       for (const wake of [...this.#feedWaiters]) wake();
@@ -541,6 +533,9 @@ function sentinelOptions(url: string, opened: () => boolean): RedisOptions {
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
   };
 }
+
+/** A read of an id history does not hold: it reaches no update. */
+const NOT_FOUND: HistoryRead = { found: false, updates: [], reached: BEFORE_ALL };
 
 /** The stream id Redis issued last (0-0 for a stream that does not exist yet). */
 async function lastGeneratedId(redis: Redis, stream: string): Promise<string> {

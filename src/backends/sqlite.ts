@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { Backend, HistoryRead } from '../core/backend.ts';
-import { EARLIEST } from '../core/backend.ts';
+import type { Backend, HistoryRead, Position } from '../core/backend.ts';
+import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import { StoreOpenError } from './store-open-error.ts';
 import { createIdGenerator } from '../core/ids.ts';
@@ -39,6 +39,9 @@ interface PendingAppend {
   readonly resolve: (stored: readonly Update[]) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** What became of one publish in a group commit: its rows' seqs, or why it was refused. */
+type AppendOutcome = { readonly seqs: readonly Position[] } | { readonly refused: unknown };
 
 // 2: ids may repeat (no UNIQUE constraint; an index on id, seq finds the newest occurrence).
 // 3: a `presence` column: subscription events are retained apart from published updates.
@@ -79,9 +82,8 @@ export class SqliteBackend implements Backend {
   readonly #options: SqliteBackendOptions;
   readonly #now: () => number;
   readonly #nextId: () => string;
-  readonly #listeners = new Set<(update: Update) => void>();
-  /** The row of every update this process stored, for `covers`. */
-  readonly #seqOf = new WeakMap<Update, number>();
+  /** Each update's position is its row's `seq`. */
+  readonly #listeners = new Set<(update: Update, position: Position) => void>();
   readonly #statements: Record<
     | 'begin'
     | 'commit'
@@ -221,7 +223,7 @@ export class SqliteBackend implements Backend {
     this.#queue = [];
     // close() may have flushed this turn's queue already.
     if (queue.length === 0) return;
-    let outcomes: unknown[];
+    let outcomes: AppendOutcome[];
     try {
       outcomes = this.#insertBatches(queue);
     } catch (error) {
@@ -229,39 +231,43 @@ export class SqliteBackend implements Backend {
       return;
     }
     queue.forEach((pending, index) => {
-      const failure = outcomes[index];
-      if (failure !== null) pending.reject(translateWriteError(failure));
+      const outcome = outcomes[index];
+      if (outcome !== undefined && 'refused' in outcome) {
+        pending.reject(translateWriteError(outcome.refused));
+      }
     });
     queue.forEach((pending, index) => {
-      if (outcomes[index] !== null) return;
+      const outcome = outcomes[index];
+      if (outcome === undefined || 'refused' in outcome) return;
       this.#rowCount += pending.updates.length;
       pending.resolve(pending.updates);
-      for (const update of pending.updates) {
-        for (const listener of this.#listeners) listener(update);
-      }
+      pending.updates.forEach((update, i) => {
+        const position = outcome.seqs[i] ?? BEFORE_ALL;
+        for (const listener of this.#listeners) listener(update, position);
+      });
     });
   }
 
   /**
    * One transaction, one sync: each publish is a savepoint inside it, so a refused publish (a
-   * duplicate id) is rolled back alone and the others still commit. Returns, per publish, `null`
-   * when stored or the error that refused it; throws (having rolled back) when the transaction
-   * itself fails.
+   * duplicate id) is rolled back alone and the others still commit. Returns, per publish, the
+   * seqs of its rows when stored or the error that refused it; throws (having rolled back) when
+   * the transaction itself fails.
    */
-  #insertBatches(queue: readonly PendingAppend[]): unknown[] {
+  #insertBatches(queue: readonly PendingAppend[]): AppendOutcome[] {
     const statements = this.#statements;
     statements.begin.run();
     try {
-      const outcomes = queue.map((pending) => {
+      const outcomes = queue.map((pending): AppendOutcome => {
         statements.savepoint.run();
         try {
-          this.#insertBatch(pending);
+          const seqs = this.#insertBatch(pending);
           statements.release.run();
-          return null;
+          return { seqs };
         } catch (error) {
           statements.rollbackToSavepoint.run();
           statements.release.run();
-          return error ?? new Error('unknown SQLite error');
+          return { refused: error ?? new Error('unknown SQLite error') };
         }
       });
       statements.commit.run();
@@ -276,7 +282,8 @@ export class SqliteBackend implements Backend {
     }
   }
 
-  #insertBatch(pending: PendingAppend): void {
+  /** Inserts one publish's updates; returns the seq of each row. */
+  #insertBatch(pending: PendingAppend): Position[] {
     const createdAt = this.#now();
     if (this.#options.refuseDuplicateIds === true) {
       const seen = new Set<string>();
@@ -290,12 +297,10 @@ export class SqliteBackend implements Backend {
         seen.add(update.id);
       }
     }
-    for (const update of pending.updates) {
-      this.#insert(update, createdAt);
-    }
+    return pending.updates.map((update) => this.#insert(update, createdAt));
   }
 
-  #insert(update: Update, createdAt: number): void {
+  #insert(update: Update, createdAt: number): Position {
     const { lastInsertRowid } = this.#statements.insert.run(
       update.id,
       JSON.stringify(update.topics),
@@ -306,7 +311,7 @@ export class SqliteBackend implements Backend {
       createdAt,
       isSubscriptionEvent(update) ? 1 : 0,
     );
-    this.#seqOf.set(update, Number(lastInsertRowid));
+    return BigInt(lastInsertRowid);
   }
 
   readAfter(lastEventId: string): Promise<HistoryRead> {
@@ -316,7 +321,9 @@ export class SqliteBackend implements Backend {
     if (lastEventId !== EARLIEST) {
       // After the newest update with this id, when it was used more than once.
       const row = this.#statements.newestWithId.get(lastEventId) as Row | undefined;
-      if (row === undefined) return Promise.resolve({ found: false, updates: [] });
+      if (row === undefined) {
+        return Promise.resolve({ found: false, updates: [], reached: BEFORE_ALL });
+      }
       from = row.seq;
       after = fromRow(row);
     }
@@ -326,7 +333,7 @@ export class SqliteBackend implements Backend {
       found: true,
       after,
       updates: this.#pages(from, until),
-      covers: (update: Update) => (this.#seqOf.get(update) ?? Infinity) <= until,
+      reached: BigInt(until),
     });
   }
 
@@ -357,7 +364,7 @@ export class SqliteBackend implements Backend {
     return row?.seq ?? 0;
   }
 
-  onUpdate(listener: (update: Update) => void): () => void {
+  onUpdate(listener: (update: Update, position: Position) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -3,11 +3,23 @@ import type { NewUpdate, Update } from './update.ts';
 /** Where a history read starts: strictly after an update's id, or from the oldest kept. */
 export const EARLIEST = 'earliest';
 
+/**
+ * Where an update stands in its backend's one order of history: a positive integer the backend
+ * defines (SQLite's `seq`, a Redis stream id as one number, a counter in memory), strictly
+ * greater for every update stored later. Positions compare within one backend only; ids cannot
+ * stand in for them, as an id may be reused.
+ */
+export type Position = bigint;
+
+/** Before every update: what a read that reaches no update answers. */
+export const BEFORE_ALL: Position = 0n;
+
 /** What a history read found. */
 export interface HistoryRead {
   /**
    * False when `lastEventId` names no update the backend still keeps (never issued, or
-   * trimmed by retention). `updates` is then empty: the hub cannot know what was missed.
+   * trimmed by retention). `updates` is then empty and `reached` is `BEFORE_ALL`: the hub
+   * cannot know what was missed.
    */
   readonly found: boolean;
   /**
@@ -18,14 +30,15 @@ export interface HistoryRead {
   /** Updates strictly after the requested id, oldest first (read with `for await`). */
   readonly updates: AsyncIterable<Update> | Iterable<Update>;
   /**
-   * Tells whether a live update the hub held back while the read was made is at or before the
-   * read's end: the hub drops those, as the client has them or gets them here. Ids cannot tell
-   * this, as an id may be reused. A backend whose live feed runs behind its store (Redis: every
-   * node reads the shared stream after the fact) resolves `readAfter` only once its listeners
-   * have been handed every update up to the end of this read. Without it (another backend) the
-   * hub falls back to skipping replayed updates whose id it holds back.
+   * The position the read reaches: `updates` holds every kept update after the start up to
+   * this position, and every update stored after the read has a greater one (`BEFORE_ALL`
+   * when the read reaches none). A live update at or before it is covered: the client had it
+   * (it came before the start) or the replay writes it. A backend whose live feed runs behind
+   * its store (Redis: every node reads the shared stream after the fact) resolves `readAfter`
+   * only once its listeners have been handed every update up to here, so that no covered
+   * update reaches a listener after the read.
    */
-  readonly covers?: ((update: Update) => boolean) | undefined;
+  readonly reached: Position;
 }
 
 /**
@@ -51,8 +64,11 @@ export interface Backend {
   lastEventId(): Promise<string | undefined>;
   /** How many updates history holds now (for metrics; may lag a trim in progress). */
   historySize(): Promise<number>;
-  /** Subscribes to every stored update, in order, from every node. Returns an unsubscribe. */
-  onUpdate(listener: (update: Update) => void): () => void;
+  /**
+   * Subscribes to every stored update, in order, from every node, each with its position.
+   * Returns an unsubscribe.
+   */
+  onUpdate(listener: (update: Update, position: Position) => void): () => void;
   /**
    * A shared store only: called when this node's live feed resumed past updates it never
    * delivered because retention removed them first (it lagged longer than the grace period).

@@ -1,14 +1,15 @@
-import type { Backend, HistoryRead } from './backend.ts';
-import { EARLIEST } from './backend.ts';
+import type { Backend, HistoryRead, Position } from './backend.ts';
+import { BEFORE_ALL, EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
 import { PopularTopics } from './popular-topics.ts';
 import { Presence } from './presence.ts';
 import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
 import type { ReplaySlot } from './replay-scheduler.ts';
 import { ReplayScheduler } from './replay-scheduler.ts';
+import { PendingLive } from './pending-live.ts';
 import { encodeFrame } from './sse-frame.ts';
 import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
-import type { FrameSink, PendingLive, SubscriberGrants } from './subscriber.ts';
+import type { FrameSink, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
 import type { TopicRate } from './topic-rates.ts';
@@ -200,10 +201,10 @@ export class Hub {
     });
     const presence = options.subscriptionEvents === true ? new Presence() : undefined;
     this.presence = presence;
-    this.#unlisten = backend.onUpdate((update) => {
+    this.#unlisten = backend.onUpdate((update, position) => {
       // Before delivery: a client that receives a subscription event finds the API agreeing.
       presence?.observe(update);
-      this.#dispatch(update);
+      this.#dispatch(update, position);
     });
   }
 
@@ -261,7 +262,8 @@ export class Hub {
 
   /**
    * Joins the live stream first, then looks up history, so that no update can fall between
-   * the replay and live delivery: live frames wait in `pending` until `start()` has replayed.
+   * the replay and live delivery: live frames wait in `pending` until `start()` has replayed,
+   * and those at or before the position the read reached are dropped, as the replay covers them.
    */
   async subscribe(request: SubscribeRequest): Promise<OpenedSubscription> {
     const { matchers } = request;
@@ -308,7 +310,8 @@ export class Hub {
       return { subscriber, subscriberId, resumedAfter: EARLIEST, start: () => Promise.resolve() };
     }
     this.#replaying.set(subscriber, slot);
-    subscriber.pending = { frames: [], updates: [], ids: new Set(), bytes: 0 };
+    const pending = new PendingLive();
+    subscriber.pending = pending;
     this.#index.add(subscriber);
     let history: HistoryRead;
     try {
@@ -321,13 +324,11 @@ export class Hub {
     // answer would tell an anonymous client that a private update with that id exists.
     if (history.after !== undefined && !subscriber.maySee(history.after)) history = UNKNOWN_ID;
     const resumedAfter = history.found ? lastEventId : EARLIEST;
-    const { covers } = history;
-    if (covers !== undefined) dropCovered(subscriber.pending, covers);
+    pending.coverThrough(history.reached);
+    const { updates } = history;
     const start = async (): Promise<void> => {
       try {
-        // A backend that tells covered updates apart has left none of those in `pending`: ids
-        // may repeat, so `pending` is then not looked up by id.
-        await this.#replay(subscriber, history.updates, slot, covers === undefined);
+        await this.#replay(subscriber, updates, slot);
       } finally {
         slot.release();
         this.#replaying.delete(subscriber);
@@ -438,20 +439,17 @@ export class Hub {
 
   /**
    * Writes the history, a slice at a time (see ReplayScheduler), then the live frames that
-   * arrived meanwhile; from then on the subscriber is live.
+   * arrived meanwhile and that the history does not cover; from then on the subscriber is live.
    */
   async #replay(
     subscriber: Subscriber,
     updates: AsyncIterable<Update> | Iterable<Update>,
     slot: ReplaySlot,
-    skipPending: boolean,
   ): Promise<void> {
     const { sink } = subscriber;
     for await (const update of updates) {
       if (sink.closed || slot.released) return;
-      // Already waiting in `pending`: it will be written from there, in live order.
-      const waiting = skipPending && subscriber.pending?.ids.has(update.id) === true;
-      if (!waiting && subscriber.accepts(update)) {
+      if (subscriber.accepts(update)) {
         const frame = this.#frameOf(update);
         this.stats.deliveries++;
         this.stats.bytesDelivered += frame.byteLength;
@@ -460,7 +458,7 @@ export class Hub {
       }
       if (slot.sliceSpent) await slot.yield();
     }
-    const frames = subscriber.pending?.frames ?? [];
+    const frames = subscriber.pending?.frames() ?? [];
     subscriber.pending = undefined;
     for (const frame of frames) sink.write(frame);
   }
@@ -474,7 +472,7 @@ export class Hub {
     return frame;
   }
 
-  #dispatch(update: Update): void {
+  #dispatch(update: Update, position: Position): void {
     const started = this.#options.observeFanout === undefined ? 0 : performance.now();
     const seq = ++this.#dispatchSeq;
     let frame: Uint8Array | undefined;
@@ -490,10 +488,7 @@ export class Hub {
         subscriber.sink.write(frame);
         return;
       }
-      pending.frames.push(frame);
-      pending.updates.push(update);
-      pending.ids.add(update.id);
-      pending.bytes += frame.byteLength;
+      pending.hold(frame, position);
       if (pending.bytes > this.#options.maxPendingBytes) subscriber.sink.close();
     });
     this.stats.updatesDispatched++;
@@ -507,8 +502,8 @@ export class Hub {
   }
 }
 
-/** What a read of an id history does not hold looks like. */
-const UNKNOWN_ID: HistoryRead = { found: false, updates: [] };
+/** What a read of an id history does not hold looks like: it covers no live update. */
+const UNKNOWN_ID: HistoryRead = { found: false, updates: [], reached: BEFORE_ALL };
 
 /**
  * What to announce for a subscription: each distinct selector of a draft-07 one (exact topics
@@ -538,26 +533,4 @@ function subjectsOf(subscriber: Subscriber, request: SubscribeRequest): Announce
     });
   }
   return subjects;
-}
-
-/**
- * Removes from the held-back live frames the updates a history read covers: those before its
- * start the client already has, and those in it the replay writes, in history order.
- */
-function dropCovered(pending: PendingLive, covers: (update: Update) => boolean): void {
-  let kept = 0;
-  pending.bytes = 0;
-  pending.updates.forEach((update, index) => {
-    const frame = pending.frames[index];
-    if (frame === undefined || covers(update)) {
-      pending.ids.delete(update.id);
-      return;
-    }
-    pending.updates[kept] = update;
-    pending.frames[kept] = frame;
-    kept++;
-    pending.bytes += frame.byteLength;
-  });
-  pending.updates.length = kept;
-  pending.frames.length = kept;
 }

@@ -1,4 +1,5 @@
 import type { Dialect } from './dialect.ts';
+import type { PendingLive } from './pending-live.ts';
 import { subscriptionEventDialect } from './match-subscription-events.ts';
 import type { TopicSelector } from './topic-selector.ts';
 import { anySelectorMatches } from './topic-selector.ts';
@@ -26,16 +27,6 @@ export interface SubscriberGrants {
    * when one of its topics matches one of them. Empty for anonymous subscribers.
    */
   readonly privateSelectors: readonly TopicSelector[];
-}
-
-/** Live frames that arrived while history was being replayed, waiting to be written after it. */
-export interface PendingLive {
-  readonly frames: Uint8Array[];
-  /** The updates of those frames, in the same order. */
-  readonly updates: Update[];
-  /** Ids of the waiting frames, so the replay skips them and each update is written once. */
-  readonly ids: Set<string>;
-  bytes: number;
 }
 
 /**

@@ -16,8 +16,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Backend } from '../../src/core/backend.ts';
-import { EARLIEST } from '../../src/core/backend.ts';
+import type { Backend, Position } from '../../src/core/backend.ts';
+import { BEFORE_ALL, EARLIEST } from '../../src/core/backend.ts';
 import { isHeraldError } from '../../src/core/errors.ts';
 import type { NewUpdate, Update } from '../../src/core/update.ts';
 
@@ -160,6 +160,21 @@ function listen(backend: Backend): { received: Update[]; ids: () => string[]; st
   const received: Update[] = [];
   const stop = backend.onUpdate((update) => received.push(update));
   return { received, ids: () => received.map((update) => update.id), stop };
+}
+
+/** Records the id and the position of each update a listener receives. */
+function listenWithPositions(backend: Backend): {
+  received: { id: string; position: Position }[];
+  ids: () => string[];
+  positions: () => Position[];
+} {
+  const received: { id: string; position: Position }[] = [];
+  backend.onUpdate((update, position) => received.push({ id: update.id, position }));
+  return {
+    received,
+    ids: () => received.map((entry) => entry.id),
+    positions: () => received.map((entry) => entry.position),
+  };
 }
 
 /**
@@ -455,6 +470,124 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       });
       assert.deepEqual(leaving.ids(), before);
     });
+
+    // --- Positions --------------------------------------------------------------------------
+
+    test('every update reaches listeners with a position, strictly increasing in delivery order', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listenWithPositions(backend);
+      await appendEach(backend, updates(3, 'single'));
+      await backend.append(updates(4, 'batch'));
+      // Reused ids too: positions tell apart what ids cannot.
+      await appendEach(backend, [update('one', 'again'), update('two', 'again')]);
+      await Promise.all(Array.from({ length: 8 }, (_, b) => backend.append(updates(3, `c${b}-`))));
+      const history = await idsAfter(backend, EARLIEST);
+      assert.equal(history.length, 25);
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), history);
+      });
+      const positions = listener.positions();
+      for (const [i, position] of positions.entries()) {
+        assert.equal(typeof position, 'bigint');
+        assert.ok(
+          position > (positions[i - 1] ?? BEFORE_ALL),
+          `position #${i} ${position} increases`,
+        );
+      }
+    });
+
+    test('a read reaches the position of the newest update it holds, already handed to listeners', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const listener = listenWithPositions(backend);
+      const ids = [
+        ...(await appendEach(backend, updates(5))),
+        ...(await backend.append(updates(3, 'batch'))).map((u) => u.id),
+      ];
+      // No waiting for listeners: a backend whose live feed lags its store resolves a read only
+      // once its listeners have everything up to where the read reaches.
+      for (const from of [EARLIEST, ids[0] ?? '', ids[5] ?? '', ids[7] ?? '']) {
+        const history = await backend.readAfter(from);
+        assert.equal(history.found, true, from);
+        assert.deepEqual(listener.ids(), ids, `listeners have every update read from ${from}`);
+        assert.equal(history.reached, listener.positions().at(-1), from);
+      }
+    });
+
+    test('live updates after a read are exactly those past the position it reached', async (t) => {
+      const fixture = await setUp(t, factory);
+      const { backend } = fixture;
+      const listener = listenWithPositions(backend);
+      const before = await appendEach(backend, updates(4, 'before'));
+      const history = await backend.readAfter(before[0] ?? '');
+      // Stored while the read is replayed, as a hub's live updates are.
+      const later = [
+        ...(await appendEach(backend, updates(2, 'later'))),
+        ...(await backend.append(updates(3, 'later-batch'))).map((u) => u.id),
+      ];
+      const replayed: string[] = [];
+      for await (const item of history.updates) replayed.push(item.id);
+      await fixture.eventually(() => {
+        assert.deepEqual(listener.ids(), [...before, ...later]);
+      });
+      const covered = listener.received.filter((entry) => entry.position <= history.reached);
+      const notCovered = listener.received.filter((entry) => entry.position > history.reached);
+      assert.deepEqual(
+        covered.map((entry) => entry.id),
+        before,
+      );
+      assert.deepEqual(
+        notCovered.map((entry) => entry.id),
+        later,
+      );
+      // The replay then the live updates it does not cover: each update after the start once.
+      assert.deepEqual(
+        [...replayed, ...notCovered.map((entry) => entry.id)],
+        [...before.slice(1), ...later],
+      );
+    });
+
+    test('a read of an unknown or trimmed id reaches no update; one of empty or trimmed history reaches only what it holds', async (t) => {
+      const fixture = await setUp(t, factory, 2);
+      const { backend } = fixture;
+      const listener = listenWithPositions(backend);
+      const empty = await backend.readAfter(EARLIEST);
+      assert.equal((await backend.readAfter('never-issued')).reached, BEFORE_ALL);
+      const ids = await appendEach(backend, updates(5));
+      await fixture.eventually(async () => {
+        assert.deepEqual(await idsAfter(backend, EARLIEST), ids.slice(-2));
+        assert.deepEqual(listener.ids(), ids);
+      });
+      for (const position of listener.positions()) assert.ok(position > empty.reached);
+      const trimmed = await backend.readAfter(ids[0] ?? '');
+      assert.equal(trimmed.found, false);
+      assert.equal(trimmed.reached, BEFORE_ALL);
+      assert.equal((await backend.readAfter(EARLIEST)).reached, listener.positions().at(-1));
+    });
+
+    test(
+      'a read on one node reaches the position its own listeners got for a peer’s newest update',
+      sharedStorage,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const peer = await fixture.openPeer();
+        const here = listenWithPositions(fixture.backend);
+        const there = listenWithPositions(peer);
+        const stored = (await peer.append(updates(300, 'peer'))).map((u) => u.id);
+        // At once: this node's live feed may still be reading the peer's updates.
+        const history = await fixture.backend.readAfter(EARLIEST);
+        assert.deepEqual(here.ids(), stored);
+        assert.equal(history.reached, here.positions().at(-1));
+        await fixture.eventually(() => {
+          assert.deepEqual(there.ids(), stored);
+        });
+        assert.deepEqual(
+          there.positions(),
+          here.positions(),
+          'one position per update, on every node',
+        );
+      },
+    );
 
     // --- Reused ids (the default, as on the reference hub) ---------------------------------
 
