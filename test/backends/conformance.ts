@@ -483,7 +483,7 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       await appendEach(backend, [update('one', 'again'), update('two', 'again')]);
       await Promise.all(Array.from({ length: 8 }, (_, b) => backend.append(updates(3, `c${b}-`))));
       const history = await idsAfter(backend, EARLIEST);
-      assert.equal(history.length, 25);
+      assert.equal(history.length, 33);
       await fixture.eventually(() => {
         assert.deepEqual(listener.ids(), history);
       });
