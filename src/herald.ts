@@ -8,6 +8,9 @@ import { resolveConfig } from './config.ts';
 import type { Backend } from './core/backend.ts';
 import { Hub } from './core/hub.ts';
 import { RateLimiter } from './core/rate-limiter.ts';
+import { SharedLimits } from './core/shared-limits.ts';
+import { SharedRateLimiter } from './core/shared-rate-limiter.ts';
+import { SharedStreamsPerClient } from './core/shared-streams-per-client.ts';
 import { ConnectionRegistry } from './http/streams/connection-registry.ts';
 import { trustedProxySet } from './http/request/client-address.ts';
 import { ClientBundle } from './http/ui/client-bundle.ts';
@@ -66,10 +69,6 @@ export async function startHerald(
   // Limits are checked before anything is opened too.
   const limits = serverLimits(config);
   const trustedProxies = trustedProxySet(config.trustedProxies);
-  const publishRate =
-    config.publishRate === null
-      ? undefined
-      : new RateLimiter({ perSecond: config.publishRate, burst: config.publishBurst });
   const presenceRate =
     !config.subscriptions || config.presenceRate === null
       ? undefined
@@ -142,10 +141,44 @@ export async function startHerald(
   }
   const connections = new ConnectionRegistry(config.heartbeatMs, config.maxUnsentBytesTotal);
   metrics.watch(hub, connections, backend);
+  // On a store shared by several processes (Redis), the stream limit and the publish rate are
+  // the cluster's; otherwise this process is the only one and counts alone.
+  const sharedLimits =
+    backend.openSharedLimits !== undefined &&
+    (config.maxStreamsPerClient !== null || config.publishRate !== null)
+      ? new SharedLimits(await backend.openSharedLimits(), {
+          onDegraded: (error) => {
+            logger.warn(
+              { err: error },
+              'the shared store does not answer for the cluster-wide limits: each process now counts streams per client and publish rates on its own until it answers again',
+            );
+          },
+          onRecovered: () => {
+            logger.info('the shared store answers again: limits are counted for the whole cluster');
+          },
+        })
+      : undefined;
+  if (sharedLimits !== undefined) metrics.watchSharedLimits(sharedLimits);
   const streamsPerClient =
     config.maxStreamsPerClient === null
       ? undefined
-      : new StreamsPerClient(config.maxStreamsPerClient);
+      : sharedLimits === undefined
+        ? new StreamsPerClient(config.maxStreamsPerClient)
+        : new SharedStreamsPerClient(sharedLimits, config.maxStreamsPerClient);
+  const publishLimit =
+    config.publishRate === null
+      ? undefined
+      : { perSecond: config.publishRate, burst: config.publishBurst };
+  const publishRate =
+    publishLimit === undefined
+      ? undefined
+      : sharedLimits === undefined
+        ? new RateLimiter(publishLimit)
+        : new SharedRateLimiter(sharedLimits, publishLimit);
+  const closeSharedLimits = async (): Promise<void> => {
+    if (streamsPerClient instanceof SharedStreamsPerClient) await streamsPerClient.settle();
+    await sharedLimits?.close();
+  };
   let ui: WebUi | undefined;
   let clientBundle: ClientBundle;
   try {
@@ -162,6 +195,7 @@ export async function startHerald(
   } catch (error) {
     ui?.close();
     hub.close();
+    await closeSharedLimits();
     await backend.close();
     await releasePort();
     throw error;
@@ -219,6 +253,8 @@ export async function startHerald(
       clearTimeout(timer);
       // Every stream has ended: store their subscription events (active: false) before closing.
       await hub.settle();
+      // Every stream has ended: write this process's counts back (to none) before closing.
+      await closeSharedLimits();
       await backend.close();
     })();
     return closing;

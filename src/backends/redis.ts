@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import type { Backend, FeedGap, HistoryRead, Position } from '../core/backend.ts';
 import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
+import type { SharedLimitStore } from '../core/shared-limits.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
 import {
   compareStreamIds,
@@ -14,6 +15,7 @@ import {
   streamIdOf,
   wireIdOf,
 } from './redis-entry.ts';
+import { RedisLimitStore } from './redis-limits.ts';
 import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
 import { checkRedisUrl, isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.ts';
 import { StoreOpenError } from './store-open-error.ts';
@@ -191,6 +193,12 @@ export class RedisBackend implements Backend {
         { cause: error },
       );
     }
+  }
+
+  /** The cluster-wide limits, on a connection of their own to the same Redis. */
+  async openSharedLimits(): Promise<SharedLimitStore> {
+    if (this.#closed) throw unavailable('the store is closed');
+    return RedisLimitStore.open(this.#commands, this.#options.keyPrefix);
   }
 
   /** True once `close()` was called. */

@@ -1,3 +1,4 @@
+import type { SharedLimitStore } from './shared-limits.ts';
 import type { NewUpdate, Update } from './update.ts';
 
 /** Where a history read starts: strictly after an update's id, or from the oldest kept. */
@@ -75,6 +76,11 @@ export interface Backend {
    * Returns an unsubscribe.
    */
   onFeedGap?(listener: (gap: FeedGap) => void): () => void;
+  /**
+   * A store shared by several processes (Redis) only: where the stream limit and the publish
+   * rate are counted for all of them (shared-limits.ts). Opened once, closed by its owner.
+   */
+  openSharedLimits?(): Promise<SharedLimitStore>;
   close(): Promise<void>;
 }
 

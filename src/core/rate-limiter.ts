@@ -60,6 +60,15 @@ export class RateLimiter {
     return this.#decide(key, cost, true);
   }
 
+  /**
+   * Sets `key`'s bucket to `tokens` now: the level a bucket shared with other processes was
+   * found at (shared-rate-limiter.ts), so that `check` and a fallback `take` start from it.
+   */
+  adopt(key: string, tokens: number): void {
+    if (tokens >= this.#burst) this.#buckets.delete(key);
+    else this.#buckets.set(key, { tokens: Math.max(0, tokens), at: this.#now() });
+  }
+
   #decide(key: string, cost: number, spend: boolean): RateDecision {
     const now = this.#now();
     this.#sweep(now);

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
-import type { RateLimiter } from '../core/rate-limiter.ts';
+import type { RateDecision, RateLimiter } from '../core/rate-limiter.ts';
 import type { ConnectionRegistry } from './streams/connection-registry.ts';
 import type { ClientBundle } from './ui/client-bundle.ts';
 import type { HeraldMetrics } from './metrics.ts';
-import type { StreamsPerClient } from './limits/streams-per-client.ts';
+import type { StreamCounter } from './limits/streams-per-client.ts';
 import type { WebUi } from './ui/web-ui.ts';
 
 /** What every route needs, built once at start-up. */
@@ -18,11 +18,11 @@ export interface RouteContext {
   readonly connections: ConnectionRegistry;
   readonly publishOrigins: ReadonlySet<string>;
   /** Open streams per client, when their number is limited. */
-  readonly streamsPerClient: StreamsPerClient | undefined;
+  readonly streamsPerClient: StreamCounter | undefined;
   /** Proxies whose X-Forwarded-For names the client; `undefined`: the header is ignored. */
   readonly trustedProxies: BlockList | undefined;
-  /** Each publisher's token bucket, when publishing is rate-limited. */
-  readonly publishRate: RateLimiter | undefined;
+  /** Each publisher's token bucket, when publishing is rate-limited (the cluster's on Redis). */
+  readonly publishRate: PublishRate | undefined;
   /** With subscription events on: subscription events per client address (presence-admission.ts). */
   readonly presenceRate: RateLimiter | undefined;
   /** True once shutdown has begun: new requests are refused so clients go elsewhere. */
@@ -37,4 +37,14 @@ export interface RouteContext {
   readonly ui: WebUi | undefined;
   /** Resolves when the history backend answers; rejects when it cannot. */
   readonly probeBackend: () => Promise<void>;
+}
+
+/**
+ * The publish rate limit: RateLimiter for one process, SharedRateLimiter for a cluster on a
+ * shared store (whose `take` asks the store).
+ */
+export interface PublishRate {
+  /** Whether `key` might spend `cost` now; spends nothing and never waits. */
+  check(key: string, cost: number): RateDecision;
+  take(key: string, cost: number): RateDecision | Promise<RateDecision>;
 }

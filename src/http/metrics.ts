@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Backend } from '../core/backend.ts';
 import type { Hub } from '../core/hub.ts';
+import type { SharedLimits } from '../core/shared-limits.ts';
 import type { ConnectionRegistry } from './streams/connection-registry.ts';
 
 /** A hub's metrics as data, in the form prom-client's AggregatorRegistry.aggregate() combines. */
@@ -128,6 +129,28 @@ export class HeraldMetrics {
       'Streams dropped because their unsent bytes passed the cap.',
       () => connections.droppedSlowConsumers,
     );
+  }
+
+  /** The cluster-wide limits' link to the shared store (Redis only). */
+  watchSharedLimits(shared: SharedLimits): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'herald_shared_limits_degraded',
+      help: 'Processes whose cluster-wide limits (streams per client, publish rate) are counted on their own because the shared store does not answer (0 or 1 per process).',
+      registers,
+      collect() {
+        this.set(shared.degraded ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'herald_shared_limits_fallbacks_total',
+      help: 'Limit decisions (a stream admitted or refused, a publish charged) taken by one process alone because the shared store did not answer.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(shared.fallbacks);
+      },
+    });
   }
 
   /** This hub's figures as data, for a primary combining those of several workers. */

@@ -119,7 +119,7 @@ export function createRequestHandler(
             'The browser client is not built: run npm run build (build:browser).',
           );
       }
-      if (context.ui?.serve(path, req, res) === true) return;
+      if ((await context.ui?.serve(path, req, res)) === true) return;
     }
     throw new HeraldError('HERALD_ERR_NOT_FOUND', `Nothing is served at ${path}.`);
   }

@@ -1,9 +1,24 @@
 /**
- * Counts the open event streams of each client, so that one client cannot hold every socket
+ * Counts each client's open streams under `--max-streams-per-client`: StreamsPerClient for
+ * one process, SharedStreamsPerClient (core/shared-streams-per-client.ts) for a cluster on a
+ * shared store.
+ */
+export interface StreamCounter {
+  readonly limit: number;
+  /** Clients this process holds a stream of. */
+  readonly clients: number;
+  /** Counts one more stream for `client`; false when it already holds the limit. */
+  tryOpen(client: string): boolean | Promise<boolean>;
+  /** Uncounts one stream of `client`, counted by `tryOpen`. */
+  release(client: string): void;
+}
+
+/**
+ * Counts the open event streams of each client of this process, so that one client cannot hold every socket
  * the process has. A client's count goes down as its streams close; a client with none is
  * forgotten, so the map holds only clients that have a stream open.
  */
-export class StreamsPerClient {
+export class StreamsPerClient implements StreamCounter {
   readonly limit: number;
   readonly #open = new Map<string, number>();
 

@@ -38,7 +38,7 @@ export async function handlePublish(
       throw grants.dialect === '08' ? withChallenge(error) : error;
     }
   }
-  refuseOverRate(context.publishRate?.take(publisher, updates.length));
+  refuseOverRate(await context.publishRate?.take(publisher, updates.length));
   const stored = await context.hub.publish(updates);
   const ids = stored.map((update) => update.id).join('\n');
   res.writeHead(200, {

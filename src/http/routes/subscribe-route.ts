@@ -72,7 +72,13 @@ export async function handleSubscribe(
   log.closes = connection;
   // Counted from its first moment (so requests still being authorized count too), refused
   // before the token is verified: the cheapest answer comes first.
-  connection.countedAs = admitStream(context, req);
+  const countedAs = await admitStream(context, req);
+  if (countedAs !== undefined && connection.closed) {
+    // The client left while the cluster's count was asked: its close found nothing to release.
+    context.streamsPerClient?.release(countedAs);
+    return;
+  }
+  connection.countedAs = countedAs;
   // The dialect first, so that every refusal from here on is answered in it.
   setRequestDialect(req, dialectOfQuery(url, context.config.protocol));
   const query = readSubscribeQuery(url, {

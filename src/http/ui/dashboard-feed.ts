@@ -124,8 +124,21 @@ export class DashboardFeed {
    * Serves `GET /ui/stats`: counts the stream under the client's limit (throws
    * HERALD_ERR_TOO_MANY_STREAMS past it), then sends the kept history and the activity at once.
    */
-  open(req: HubRequest, res: HubResponse): void {
-    const countedAs = this.#admission === undefined ? undefined : admitStream(this.#admission, req);
+  async open(req: HubRequest, res: HubResponse): Promise<void> {
+    // An object, so that the check after the await is not narrowed away.
+    const client = { left: false };
+    const onLeft = () => {
+      client.left = true;
+    };
+    res.once('close', onLeft);
+    const countedAs =
+      this.#admission === undefined ? undefined : await admitStream(this.#admission, req);
+    res.off('close', onLeft);
+    if (client.left) {
+      // The client left while the cluster's count was asked.
+      if (countedAs !== undefined) this.#admission?.streamsPerClient?.release(countedAs);
+      return;
+    }
     const dashboard: Dashboard = { res, sent: 0, stalled: 0, countedAs };
     this.#dashboards.add(dashboard);
     res.once('close', () => {

@@ -94,7 +94,7 @@ export class WebUi {
   }
 
   /** Serves `pathname` when it is the UI's; returns false when it is not. */
-  serve(pathname: string, req: HubRequest, res: HubResponse): boolean {
+  async serve(pathname: string, req: HubRequest, res: HubResponse): Promise<boolean> {
     if (pathname === '/ui') {
       res.writeHead(308, { Location: UI_PATH });
       res.end();
@@ -103,7 +103,7 @@ export class WebUi {
     if (!pathname.startsWith(UI_PATH)) return false;
     const name = pathname.slice(UI_PATH.length) || 'index.html';
     if (name === 'stats') {
-      this.#feed.open(req, res);
+      await this.#feed.open(req, res);
       return true;
     }
     let file = this.#files.get(name);
