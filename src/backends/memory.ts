@@ -1,9 +1,9 @@
 import type { Backend, HistoryRead, Position } from '../core/backend.ts';
 import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
-import { HeraldError } from '../core/errors.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import { isSubscriptionEvent } from '../core/subscription-events.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
+import { duplicateId, FeedListeners, storeClosed } from './store-feed.ts';
 
 export interface MemoryBackendOptions {
   /**
@@ -78,7 +78,7 @@ class Ring {
  */
 export class MemoryBackend implements Backend {
   readonly #nextId = createIdGenerator();
-  readonly #listeners = new Set<(update: Update, position: Position) => void>();
+  readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
   readonly #published: Ring;
   readonly #presence: Ring;
   /** The seq of the newest update appended, kept or not: each update's position is its seq. */
@@ -88,6 +88,7 @@ export class MemoryBackend implements Backend {
   /** The seq of the newest kept update with each id (an id may be reused). */
   readonly #seqOfId = new Map<string, number>();
   readonly #refuseDuplicateIds: boolean;
+  #closed = false;
 
   constructor(options: MemoryBackendOptions) {
     this.#published = new Ring(options.historySize);
@@ -96,24 +97,20 @@ export class MemoryBackend implements Backend {
   }
 
   append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
+    if (this.#closed) return Promise.reject(storeClosed());
     const stored: Update[] = [];
     const batchIds = new Set<string>();
     for (const update of updates) {
       const id = update.id ?? this.#nextId();
       if (this.#refuseDuplicateIds && (this.#seqOfId.has(id) || batchIds.has(id))) {
-        return Promise.reject(
-          new HeraldError('HERALD_ERR_DUPLICATE_ID', `An update with id "${id}" already exists.`),
-        );
+        return Promise.reject(duplicateId(id));
       }
       batchIds.add(id);
       stored.push({ ...update, id });
     }
     const entries = stored.map((update) => ({ seq: ++this.#seq, update }));
     for (const entry of entries) this.#keep(entry);
-    for (const { seq, update } of entries) {
-      const position = BigInt(seq);
-      for (const listener of this.#listeners) listener(update, position);
-    }
+    for (const { seq, update } of entries) this.#listeners.emit(update, BigInt(seq));
     return Promise.resolve(stored);
   }
 
@@ -131,6 +128,7 @@ export class MemoryBackend implements Backend {
   }
 
   readAfter(lastEventId: string): Promise<HistoryRead> {
+    if (this.#closed) return Promise.reject(storeClosed());
     let from = 0;
     let after: Update | undefined;
     if (lastEventId !== EARLIEST) {
@@ -152,20 +150,22 @@ export class MemoryBackend implements Backend {
   }
 
   historySize(): Promise<number> {
+    if (this.#closed) return Promise.reject(storeClosed());
     return Promise.resolve(this.#published.length + this.#presence.length);
   }
 
   lastEventId(): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(storeClosed());
     return Promise.resolve(this.#newest?.id);
   }
 
   onUpdate(listener: (update: Update, position: Position) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   close(): Promise<void> {
-    this.#listeners.clear();
+    this.#closed = true;
+    this.#listeners.close();
     return Promise.resolve();
   }
 }

@@ -19,6 +19,7 @@ import { RedisLimitStore } from './redis-limits.ts';
 import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
 import { checkRedisUrl, isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.ts';
 import { StoreOpenError } from './store-open-error.ts';
+import { duplicateId, FeedListeners, reasonOf, storeClosed, storeFailed } from './store-feed.ts';
 
 export interface RedisBackendOptions {
   /**
@@ -97,8 +98,8 @@ export class RedisBackend implements Backend {
   readonly #options: RedisBackendOptions;
   readonly #keys: readonly [stream: string, idlog: string, ids: string, trimmed: string];
   /** Each update's position is its stream id (see `positionOf`). */
-  readonly #listeners = new Set<(update: Update, position: Position) => void>();
-  readonly #gapListeners = new Set<(gap: FeedGap) => void>();
+  readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
+  readonly #gapListeners = new FeedListeners<[gap: FeedGap]>();
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
   /** Called after each live read was delivered: history reads waiting for the feed. */
@@ -189,7 +190,7 @@ export class RedisBackend implements Backend {
       commands.disconnect();
       feed.disconnect();
       throw new StoreOpenError(
-        `Cannot use the Redis store ${shown}: ${describe(lastError ?? error)}.`,
+        `Cannot use the Redis store ${shown}: ${reasonOf(lastError ?? error)}.`,
         { cause: error },
       );
     }
@@ -212,7 +213,7 @@ export class RedisBackend implements Backend {
   }
 
   async append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw storeClosed();
     const args: (string | number)[] = [
       this.#options.refuseDuplicateIds === true ? '1' : '0',
       updates.length,
@@ -230,13 +231,9 @@ export class RedisBackend implements Backend {
     } catch (error) {
       const duplicate = duplicateIndex(error);
       if (duplicate !== undefined) {
-        throw new HeraldError(
-          'HERALD_ERR_DUPLICATE_ID',
-          `An update with id "${updates[duplicate]?.id ?? ''}" already exists.`,
-          { cause: error },
-        );
+        throw duplicateId(updates[duplicate]?.id ?? '', error);
       }
-      throw unavailable(describe(error), error);
+      throw storeFailed(reasonOf(error), error);
     }
     const streamIds = assigned as string[];
     await this.#awaitReplicas(updates.length);
@@ -264,14 +261,14 @@ export class RedisBackend implements Backend {
     } catch (error) {
       throw new HeraldError(
         'HERALD_ERR_BACKEND_UNAVAILABLE',
-        `${what} stored on the Redis master, but waiting for ${wanted} replica(s) to confirm failed (${describe(error)}): not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+        `${what} stored on the Redis master, but waiting for ${wanted} replica(s) to confirm failed (${reasonOf(error)}): not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
         { cause: error },
       );
     }
     if (confirmed < wanted) {
       throw new HeraldError(
         'HERALD_ERR_BACKEND_UNAVAILABLE',
-        `${what} stored on the Redis master, but only ${confirmed} of the ${wanted} replica(s) required (--redis-min-replicas) confirmed within ${timeoutMs} ms: not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+        `${what} stored on the Redis master, but only ${confirmed} of the ${wanted} replica(s) this hub requires confirmed within ${timeoutMs} ms: not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
       );
     }
   }
@@ -292,7 +289,7 @@ export class RedisBackend implements Backend {
         )) as RawEntry[]
       ).length > 0;
     if (kept) {
-      throw new HeraldError('HERALD_ERR_DUPLICATE_ID', `An update with id "${id}" already exists.`);
+      throw duplicateId(id);
     }
     throw new HeraldError(
       'HERALD_ERR_INVALID_ID',
@@ -301,7 +298,7 @@ export class RedisBackend implements Backend {
   }
 
   async readAfter(lastEventId: string): Promise<HistoryRead> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw storeClosed();
     let mode: 'earliest' | 'given' | 'stream';
     let id = lastEventId;
     if (lastEventId === EARLIEST) {
@@ -334,7 +331,9 @@ export class RedisBackend implements Backend {
     for (;;) {
       for (const [id, fields] of page) yield decodeEntry(id, fields);
       const last = page.at(-1);
-      if (last === undefined || page.length < PAGE_SIZE || this.#closed) return;
+      if (last === undefined || page.length < PAGE_SIZE) return;
+      // A read cut short by close() must not pass for one that reached its end.
+      if (this.#closed) throw storeClosed();
       page = await this.#call(() =>
         this.#commands.xrange(this.#keys[0], `(${last[0]}`, newest, 'COUNT', PAGE_SIZE),
       );
@@ -342,7 +341,7 @@ export class RedisBackend implements Backend {
   }
 
   async lastEventId(): Promise<string | undefined> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw storeClosed();
     const [newest] = (await this.#call(() =>
       this.#commands.xrevrange(this.#keys[1], '+', '-', 'COUNT', 1),
     )) as RawEntry[];
@@ -352,18 +351,16 @@ export class RedisBackend implements Backend {
   }
 
   async historySize(): Promise<number> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw storeClosed();
     return this.#call(() => this.#commands.xlen(this.#keys[0]));
   }
 
   onUpdate(listener: (update: Update, position: Position) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   onFeedGap(listener: (gap: FeedGap) => void): () => void {
-    this.#gapListeners.add(listener);
-    return () => this.#gapListeners.delete(listener);
+    return this.#gapListeners.add(listener);
   }
 
   /**
@@ -408,15 +405,14 @@ export class RedisBackend implements Backend {
         const gap: FeedGap = { after: this.#lastSeen, through: trimmedThrough };
         // Nothing at or before the gap's end can be delivered now: go on after it.
         this.#lastSeen = trimmedThrough;
-        for (const listener of this.#gapListeners) listener(gap);
+        this.#gapListeners.emit(gap);
       }
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           if (this.#isClosed()) return;
           this.#lastSeen = id;
           const update = decodeEntry(id, fields);
-          const position = positionOf(id);
-          for (const listener of this.#listeners) listener(update, position);
+          this.#listeners.emit(update, positionOf(id));
         }
       }
       for (const wake of [...this.#feedWaiters]) wake();
@@ -427,9 +423,9 @@ export class RedisBackend implements Backend {
   async #feedPast(streamId: string): Promise<void> {
     const deadline = Date.now() + (this.#options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS);
     while (compareStreamIds(this.#lastSeen, streamId) < 0) {
-      if (this.#isClosed()) throw unavailable('the store is closed');
+      if (this.#isClosed()) throw storeClosed();
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw unavailable('the live feed lags behind the store');
+      if (remaining <= 0) throw storeFailed('the live feed lags behind the store');
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
@@ -491,8 +487,8 @@ export class RedisBackend implements Backend {
     this.#closed = true;
     for (const wake of [...this.#feedWaiters]) wake();
     clearInterval(this.#trimTimer);
-    this.#listeners.clear();
-    this.#gapListeners.clear();
+    this.#listeners.close();
+    this.#gapListeners.close();
     // The live read may be blocked in Redis: cut it rather than wait.
     this.#feed.disconnect();
     await this.#feedLoop;
@@ -509,7 +505,7 @@ export class RedisBackend implements Backend {
     try {
       return await command();
     } catch (error) {
-      throw unavailable(describe(error), error);
+      throw storeFailed(reasonOf(error), error);
     }
   }
 }
@@ -568,15 +564,4 @@ function asError(value: unknown): Error {
 
 function retryDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RETRY_DELAY_MS);
-}
-
-function unavailable(reason: string, cause?: unknown): HeraldError {
-  return new HeraldError('HERALD_ERR_BACKEND_UNAVAILABLE', `The history store failed: ${reason}.`, {
-    cause,
-  });
-}
-
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\.$/, '');
 }

@@ -4,6 +4,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Backend, HistoryRead, Position } from '../core/backend.ts';
 import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
+import { duplicateId, FeedListeners, storeClosed, storeFailed } from './store-feed.ts';
 import { StoreOpenError } from './store-open-error.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import type { NewUpdate, Update } from '../core/update.ts';
@@ -83,7 +84,7 @@ export class SqliteBackend implements Backend {
   readonly #now: () => number;
   readonly #nextId: () => string;
   /** Each update's position is its row's `seq`. */
-  readonly #listeners = new Set<(update: Update, position: Position) => void>();
+  readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
   readonly #statements: Record<
     | 'begin'
     | 'commit'
@@ -203,7 +204,7 @@ export class SqliteBackend implements Backend {
   }
 
   append(updates: readonly NewUpdate[]): Promise<readonly Update[]> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.#closed) return Promise.reject(storeClosed());
     const stored = updates.map((update) => ({ ...update, id: update.id ?? this.#nextId() }));
     return new Promise((resolve, reject) => {
       this.#queue.push({ updates: stored, resolve, reject });
@@ -227,7 +228,7 @@ export class SqliteBackend implements Backend {
     try {
       outcomes = this.#insertBatches(queue);
     } catch (error) {
-      for (const pending of queue) pending.reject(unavailable(describeSqliteError(error), error));
+      for (const pending of queue) pending.reject(storeFailed(describeSqliteError(error), error));
       return;
     }
     queue.forEach((pending, index) => {
@@ -242,8 +243,7 @@ export class SqliteBackend implements Backend {
       this.#rowCount += pending.updates.length;
       pending.resolve(pending.updates);
       pending.updates.forEach((update, i) => {
-        const position = outcome.seqs[i] ?? BEFORE_ALL;
-        for (const listener of this.#listeners) listener(update, position);
+        this.#listeners.emit(update, outcome.seqs[i] ?? BEFORE_ALL);
       });
     });
   }
@@ -289,10 +289,7 @@ export class SqliteBackend implements Backend {
       const seen = new Set<string>();
       for (const update of pending.updates) {
         if (seen.has(update.id) || this.#statements.idTaken.get(update.id) !== undefined) {
-          throw new HeraldError(
-            'HERALD_ERR_DUPLICATE_ID',
-            `An update with id "${update.id}" already exists.`,
-          );
+          throw duplicateId(update.id);
         }
         seen.add(update.id);
       }
@@ -315,7 +312,7 @@ export class SqliteBackend implements Backend {
   }
 
   readAfter(lastEventId: string): Promise<HistoryRead> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.#closed) return Promise.reject(storeClosed());
     let from = 0;
     let after: Update | undefined;
     if (lastEventId !== EARLIEST) {
@@ -340,7 +337,8 @@ export class SqliteBackend implements Backend {
   *#pages(after: number, until: number): Iterable<Update> {
     let cursor = after;
     for (;;) {
-      if (this.#closed) return;
+      // A read cut short by close() must not pass for one that reached its end.
+      if (this.#closed) throw storeClosed();
       const rows = this.#statements.page.all(cursor, until, PAGE_SIZE) as unknown as Row[];
       for (const row of rows) yield fromRow(row);
       const last = rows.at(-1);
@@ -350,11 +348,12 @@ export class SqliteBackend implements Backend {
   }
 
   historySize(): Promise<number> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.#closed) return Promise.reject(storeClosed());
     return Promise.resolve(this.#rowCount);
   }
 
   lastEventId(): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(storeClosed());
     const row = this.#statements.newest.get() as { id: string } | undefined;
     return Promise.resolve(row?.id);
   }
@@ -365,8 +364,7 @@ export class SqliteBackend implements Backend {
   }
 
   onUpdate(listener: (update: Update, position: Position) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /**
@@ -398,7 +396,7 @@ export class SqliteBackend implements Backend {
     if (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#trimTimer);
-    this.#listeners.clear();
+    this.#listeners.close();
     this.#db.close();
     return Promise.resolve();
   }
@@ -500,13 +498,7 @@ function fromRow(row: Row): Update {
 
 function translateWriteError(error: unknown): HeraldError {
   if (error instanceof HeraldError) return error;
-  return unavailable(describeSqliteError(error), error);
-}
-
-function unavailable(reason: string, cause?: unknown): HeraldError {
-  return new HeraldError('HERALD_ERR_BACKEND_UNAVAILABLE', `The history store failed: ${reason}.`, {
-    cause,
-  });
+  return storeFailed(describeSqliteError(error), error);
 }
 
 /** The extended SQLite result code node:sqlite attached to an error, if it is one of its own. */

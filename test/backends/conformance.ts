@@ -15,11 +15,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, Position } from '../../src/core/backend.ts';
 import { BEFORE_ALL, EARLIEST } from '../../src/core/backend.ts';
 import { isHeraldError } from '../../src/core/errors.ts';
 import type { NewUpdate, Update } from '../../src/core/update.ts';
+import { eventually } from '../support/wait.ts';
 
 /** How a backend is configured for one test. */
 export interface BackendOptions {
@@ -72,7 +72,6 @@ export interface BackendHandle {
 
 /** How long a check of background work may take to hold before it fails. */
 export const EVENTUALLY_MS = 5_000;
-const POLL_MS = 10;
 /** Big enough that no test but the retention ones ever trims. */
 const ROOMY = 10_000;
 
@@ -120,17 +119,13 @@ async function setUp(
       return peer;
     },
     async eventually(check) {
-      const deadline = Date.now() + EVENTUALLY_MS;
-      for (;;) {
-        await handle.settle?.();
-        try {
+      await eventually(
+        async () => {
+          await handle.settle?.();
           await check();
-          return;
-        } catch (error) {
-          if (Date.now() >= deadline) throw error;
-          await delay(POLL_MS);
-        }
-      }
+        },
+        { timeout: EVENTUALLY_MS },
+      );
     },
   };
 }
@@ -227,6 +222,14 @@ async function assertDuplicate(append: () => Promise<unknown>): Promise<void> {
     assert.equal(error.code, 'HERALD_ERR_DUPLICATE_ID');
     return true;
   });
+}
+
+/** A call on a closed store: HERALD_ERR_BACKEND_UNAVAILABLE, saying the store is closed. */
+function assertClosedError(error: unknown, call: string): true {
+  assert.ok(isHeraldError(error), `${call}: expected a HeraldError, got ${String(error)}`);
+  assert.equal(error.code, 'HERALD_ERR_BACKEND_UNAVAILABLE', call);
+  assert.equal(error.message, 'The history store is closed.', call);
+  return true;
 }
 
 /** The rules `validateNewUpdate` puts on a publisher's id hold for assigned ids too. */
@@ -835,6 +838,88 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       await backend.append(updates(2));
       await backend.close();
       await backend.close();
+    });
+
+    test('after close, every call fails with HERALD_ERR_BACKEND_UNAVAILABLE at once, and nothing is delivered', async (t) => {
+      const { backend } = await setUp(t, factory);
+      const listener = listen(backend);
+      await backend.append(updates(1, 'before'));
+      await backend.close();
+      const calls: Record<string, () => Promise<unknown>> = {
+        append: () => backend.append(updates(1, 'after')),
+        readAfter: () => backend.readAfter(EARLIEST),
+        lastEventId: () => backend.lastEventId(),
+        historySize: () => backend.historySize(),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        await assert.rejects(call, (error: unknown) => assertClosedError(error, name));
+      }
+      assert.throws(
+        () => backend.onUpdate(() => undefined),
+        (error: unknown) => assertClosedError(error, 'onUpdate'),
+      );
+      // An unsubscribe handed out before the close still works (the hub calls it on shutdown).
+      listener.stop();
+      assert.ok(!listener.ids().some((id) => id.startsWith('after')));
+    });
+
+    test(
+      'after close, an append refused as closed was not stored, and one acknowledged before was',
+      persistence,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const acknowledged = await appendEach(fixture.backend, updates(2, 'kept'));
+        await fixture.backend.close();
+        await assert.rejects(
+          () => fixture.backend.append([update('refused', 'refused-after-close')]),
+          (error: unknown) => assertClosedError(error, 'append'),
+        );
+        const reopened = await fixture.reopen();
+        assert.deepEqual(await idsAfter(reopened, EARLIEST), acknowledged);
+      },
+    );
+
+    test(
+      'a closed node gets nothing more from its peers, while they go on',
+      sharedStorage,
+      async (t) => {
+        const fixture = await setUp(t, factory);
+        const peer = await fixture.openPeer();
+        const closing = listen(fixture.backend);
+        const staying = listen(peer);
+        const before = await appendEach(peer, updates(1, 'before'));
+        await fixture.eventually(() => {
+          assert.deepEqual(closing.ids(), before);
+        });
+        await fixture.backend.close();
+        const after = await appendEach(peer, updates(3, 'after'));
+        // Once the peer has delivered the later updates, the closed node would have had them too.
+        await fixture.eventually(() => {
+          assert.deepEqual(staying.ids(), [...before, ...after]);
+        });
+        assert.deepEqual(closing.ids(), before);
+      },
+    );
+
+    test('a history read iterated after close yields all it was made for, or fails as closed', async (t) => {
+      const { backend } = await setUp(t, factory);
+      // More than one page, so that a store reading page by page must go back to its storage.
+      const ids = (await backend.append(updates(250))).map((u) => u.id);
+      const history = await backend.readAfter(EARLIEST);
+      await backend.close();
+      const yielded: string[] = [];
+      try {
+        for await (const update of history.updates) yielded.push(update.id);
+      } catch (error) {
+        assertClosedError(error, 'iterating a read');
+        assert.deepEqual(
+          yielded,
+          ids.slice(0, yielded.length),
+          'what came before the error is in order',
+        );
+        return;
+      }
+      assert.deepEqual(yielded, ids, 'a read that ends without an error yielded everything');
     });
 
     // --- Persistence (durable stores only) ------------------------------------------------

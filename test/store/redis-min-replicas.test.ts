@@ -30,7 +30,7 @@ test('with too few replicas a publish is 503 with the reason, though it may stil
   assert.equal(problem.code, 'HERALD_ERR_BACKEND_UNAVAILABLE');
   assert.match(
     problem.detail,
-    /^The update was stored on the Redis master, but only 0 of the 1 replica\(s\) required \(--redis-min-replicas\) confirmed within 50 ms: not acknowledged\. It may still be delivered/,
+    /^The update was stored on the Redis master, but only 0 of the 1 replica\(s\) this hub requires confirmed within 50 ms: not acknowledged\. It may still be delivered/,
   );
 
   // A marker through the node that needs no replica: once it arrives, nothing else is coming.
