@@ -10,14 +10,14 @@ const REFUSALS: Readonly<Record<string, () => HeraldError>> = {
   HPE_HEADER_OVERFLOW: () =>
     new HeraldError(
       'HERALD_ERR_HEADERS_TOO_LARGE',
-      'The request headers are larger than this hub accepts (--max-header-size).',
+      "The request headers are larger than this hub's maximum header size.",
     ),
   HPE_CHUNK_EXTENSIONS_OVERFLOW: () =>
     new HeraldError('HERALD_ERR_BODY_TOO_LARGE', 'The chunk extensions are too large.'),
   ERR_HTTP_REQUEST_TIMEOUT: () =>
     new HeraldError(
       'HERALD_ERR_REQUEST_TIMEOUT',
-      'The request was not received in time (--headers-timeout, --request-timeout); the connection is closed.',
+      "The request was not received within the hub's headers or request timeout; the connection is closed.",
     ),
 };
 

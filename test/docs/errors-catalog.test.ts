@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { sep } from 'node:path';
 import { test } from 'node:test';
 import { ERROR_CATALOG, TOKEN_REFUSAL_REASONS } from '../../src/core/errors.ts';
 
@@ -24,3 +25,48 @@ test('docs/errors.md documents every code of the catalog, with its status, and n
   );
   assert.deepEqual([...documented].sort(), [...catalog].sort());
 });
+
+/**
+ * An embedder calling `startHerald()` has no command line: a client's error detail names the
+ * limit it met, never the CLI flag that sets it. Every `new HeraldError(` outside src/cli is
+ * read up to its closing parenthesis, and its string literals are checked.
+ */
+test('no error detail the hub sends names a CLI flag', () => {
+  const root = new URL('../../src/', import.meta.url);
+  const offenders: string[] = [];
+  let calls = 0;
+  for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts') || file.startsWith(`cli${sep}`)) continue;
+    const source = readFileSync(new URL(file, root), 'utf8');
+    for (const call of heraldErrorCalls(source)) {
+      calls++;
+      for (const literal of call.matchAll(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`[^`]*`/g)) {
+        if (/(^|[\s(])--[a-z]/.test(literal[0])) offenders.push(`${file}: ${literal[0]}`);
+      }
+    }
+  }
+  assert.ok(calls > 20, `found only ${calls} HeraldError constructions: is the scan still right?`);
+  assert.deepEqual(offenders, []);
+});
+
+/** The text of each `new HeraldError(...)` call in `source`, up to its matching parenthesis. */
+function* heraldErrorCalls(source: string): Generator<string> {
+  for (const match of source.matchAll(/new HeraldError\(/g)) {
+    let depth = 0;
+    let quote: string | undefined;
+    for (let i = match.index + match[0].length - 1; i < source.length; i++) {
+      const char = source[i];
+      if (quote !== undefined) {
+        if (char === '\\') i++;
+        else if (char === quote) quote = undefined;
+      } else if (char === "'" || char === '"' || char === '`') {
+        quote = char;
+      } else if (char === '(') {
+        depth++;
+      } else if (char === ')' && --depth === 0) {
+        yield source.slice(match.index, i + 1);
+        break;
+      }
+    }
+  }
+}

@@ -32,7 +32,7 @@ test('subscription events are rate limited per client address: 429, Retry-After,
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
   const problem = (await refused.json()) as { code: string; detail: string };
   assert.equal(problem.code, 'HERALD_ERR_PRESENCE_RATE_LIMITED');
-  assert.match(problem.detail, /--presence-rate/);
+  assert.match(problem.detail, /over the hub's rate limit of subscription events/);
   // Publishing is not affected, and the refused subscription announced nothing: the next
   // events the watcher sees are `first` leaving.
   assert.equal((await hub.publish({ topic: TOPIC, data: 'published' })).status, 200);

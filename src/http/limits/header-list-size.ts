@@ -20,7 +20,7 @@ export function assertHeaderListSize(req: HubRequest, maxBytes: number): void {
   if (size > maxBytes) {
     throw new HeraldError(
       'HERALD_ERR_HEADERS_TOO_LARGE',
-      'The request headers are larger than this hub accepts (--max-header-size).',
+      "The request headers are larger than this hub's maximum header size.",
     );
   }
 }

@@ -25,7 +25,7 @@ export function chargePresence(
   if (decision.allowed) return;
   throw new HeraldError(
     'HERALD_ERR_PRESENCE_RATE_LIMITED',
-    'This client is over its rate of subscription events (--presence-rate, --presence-burst): every subscription is announced while --subscriptions is on. Retry after Retry-After seconds.',
+    "This client is over the hub's rate limit of subscription events: every subscription is announced while the subscription API is on. Retry after Retry-After seconds.",
     { retryAfterSeconds: decision.retryAfterMs / 1000 },
   );
 }

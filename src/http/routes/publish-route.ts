@@ -62,7 +62,7 @@ function refuseOverRate(decision: RateDecision | undefined): void {
   if (decision === undefined || decision.allowed) return;
   throw new HeraldError(
     'HERALD_ERR_RATE_LIMITED',
-    'This publisher is over its publish rate (--publish-rate, --publish-burst); nothing was stored: retry after Retry-After seconds.',
+    "This publisher is over the hub's publish rate limit; nothing was stored: retry after Retry-After seconds.",
     { retryAfterSeconds: decision.retryAfterMs / 1000 },
   );
 }
