@@ -12,6 +12,7 @@ import { ARTIFACTS, launchChromium } from '../support/browser.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
+import { waitFor } from '../support/wait.ts';
 
 const NEWS = 'https://example.com/news';
 const INBOX = 'https://example.com/users/alice/inbox';
@@ -87,14 +88,6 @@ function pageState(tab: Page): Promise<PageState> {
   return tab.evaluate(() => (globalThis as unknown as { state: PageState }).state);
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 test('in Chromium over HTTPS and HTTP/2, ten EventSources on one origin and a cookie-authenticated one all receive their updates', async (t) => {
   const pageOrigin = await servePage(t, true);
   const hub = await startTestHub(t, {
@@ -128,7 +121,9 @@ test('in Chromium over HTTPS and HTTP/2, ten EventSources on one origin and a co
   await openStreams(tab, hub, STREAMS, true);
   // Twelve streams open at once from one page to one origin, eleven without credentials:
   // over HTTP/1.1 Chromium would hold those at six (the next test).
-  await waitFor(() => hub.herald.hub.subscriberCount === STREAMS + 2, 'every stream to connect');
+  await waitFor(() => hub.herald.hub.subscriberCount === STREAMS + 2, {
+    message: 'every stream to connect',
+  });
   await tab.waitForFunction((expected) => {
     return (globalThis as unknown as { state: PageState }).state.opened === expected;
   }, STREAMS + 2);
@@ -159,7 +154,7 @@ test('in Chromium over HTTPS and HTTP/2, ten EventSources on one origin and a co
   await tab.close();
   // The browser spoke HTTP/2 to the hub: as the hub logged every stream, and as a page on the
   // hub's origin sees it (a cross-origin page is not told the protocol).
-  await waitFor(() => hub.herald.hub.subscriberCount === 0, 'the streams to close');
+  await waitFor(() => hub.herald.hub.subscriberCount === 0, { message: 'the streams to close' });
   const subscribes = hub.logs.filter(
     (line) =>
       line['msg'] === 'request' &&
@@ -190,7 +185,7 @@ test('in Chromium over plain HTTP/1.1, the same page gets only six streams to th
 
   // Only streams without credentials: Chromium pools credentialed requests apart, six more.
   await openStreams(tab, hub, STREAMS, false);
-  await waitFor(() => hub.herald.hub.subscriberCount === 6, 'six streams to connect');
+  await waitFor(() => hub.herald.hub.subscriberCount === 6, { message: 'six streams to connect' });
   // What the HTTPS test shows is not a given: the seventh stream waits for a free connection.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(hub.herald.hub.subscriberCount, 6);

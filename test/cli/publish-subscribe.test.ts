@@ -8,18 +8,16 @@ import type { TestContext } from 'node:test';
 import { CLI, runCli, tempDir } from '../support/cli.ts';
 import type { RunningCli } from '../support/cli.ts';
 import { startLoadBalancer } from '../support/load-balancer.ts';
+import { waitFor } from '../support/wait.ts';
 
 const KEY = 'a-configured-key-of-at-least-thirty-two-bytes';
 
-/** Waits until `condition` holds, failing with `what` (and the CLI's output) after a minute. */
-async function until(condition: () => boolean, what: string, cli?: RunningCli): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      assert.fail(`${what}\nstdout: ${cli?.stdout ?? ''}\nstderr: ${cli?.stderr ?? ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** Waits until `condition` holds; a failure shows what the CLI printed. */
+function until(condition: () => boolean, what: string, cli?: RunningCli): Promise<true> {
+  return waitFor(condition, {
+    timeout: 60_000,
+    message: () => `${what}\nstdout: ${cli?.stdout ?? ''}\nstderr: ${cli?.stderr ?? ''}`,
+  });
 }
 
 function lines(text: string): string[] {

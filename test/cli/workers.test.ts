@@ -10,6 +10,7 @@ import type { RunningCli } from '../support/cli.ts';
 import { runCli } from '../support/cli.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { waitFor } from '../support/wait.ts';
 
 const KEY = 'a-configured-key-of-at-least-thirty-two-bytes';
 const TOPIC = 'https://example.com/workers/1';
@@ -117,14 +118,6 @@ async function stopped(cli: RunningCli): Promise<void> {
   }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** One request on a connection of its own, so that node:cluster hands it to the next worker. */
 async function onNewConnection(
   url: string | URL,
@@ -203,7 +196,9 @@ test('--workers 3 spreads streams over three processes; a publish on any reaches
   assert.equal(new Set(streamPids).size, 3, `streams on every worker: ${streamPids.join(' ')}`);
   assert.equal(new Set(publishPids).size, 3, `publishes on every worker: ${publishPids.join(' ')}`);
   assert.match(workers.cli.stdout, /SIGTERM received: stopping 3 workers\./);
-  await until(() => workers.pids.every((pid) => !alive(pid)), 'every worker to be gone');
+  await waitFor(() => workers.pids.every((pid) => !alive(pid)), {
+    message: 'every worker to be gone',
+  });
 });
 
 test('a worker that dies is replaced, and the hub keeps serving', async (t) => {
@@ -218,7 +213,7 @@ test('a worker that dies is replaced, and the hub keeps serving', async (t) => {
       .map((line) => (JSON.parse(line) as { workerPid: number }).workerPid);
     return pids.find((pid) => !workers.pids.includes(pid));
   };
-  await until(() => restarted() !== undefined, 'a new worker');
+  await waitFor(() => restarted() !== undefined, { message: 'a new worker' });
   assert.match(workers.cli.stdout, /"signal":"SIGKILL".*"restartInMs":250,"msg":"worker died"/);
   const replacement = restarted() ?? 0;
   assert.equal(parentPid(replacement), workers.cli.child.pid);
@@ -247,7 +242,9 @@ test('a worker that dies is replaced, and the hub keeps serving', async (t) => {
   assert.equal(await workers.cli.exited, 0);
   const servedBy = new Set(streams.map((_, i) => loggedBy(workers.cli.stdout, `stream-${i}`)));
   assert.deepEqual([...servedBy].sort(), [replacement, survivor].sort(), 'both served streams');
-  await until(() => !alive(survivor) && !alive(replacement), 'every worker to be gone');
+  await waitFor(() => !alive(survivor) && !alive(replacement), {
+    message: 'every worker to be gone',
+  });
 });
 
 /** Runs `serve --workers 2 …args` expected to fail at start-up; returns what it printed. */
@@ -283,7 +280,9 @@ async function failingWorkers(t: TestContext, args: string[], exitCode: number, 
       .map((entry) => entry.restartInMs);
     assert.deepEqual(delays, [250, 500, 1000, 2000].slice(0, delays.length), `slot ${slot}`);
   }
-  await until(() => failed.every((entry) => !alive(entry.workerPid)), 'no worker left');
+  await waitFor(() => failed.every((entry) => !alive(entry.workerPid)), {
+    message: 'no worker left',
+  });
 }
 
 test('workers that cannot bind the port stop the primary with their message', async (t) => {

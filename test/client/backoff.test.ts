@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backoffDelay, backoffWindow, subscribe } from '../../src/client/index.ts';
-import { startRawServer, waitFor } from './raw-server.ts';
+import { startRawServer } from './raw-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const options = { initialDelay: 100, maxDelay: 1000 };
 
@@ -68,7 +69,7 @@ test('a failing hub is retried after delays within their bounds', async (t) => {
   });
   const codes: string[] = [];
   subscription.onError((error) => codes.push(error.code));
-  await waitFor(() => server.requests.length >= 7, 'seven requests');
+  await waitFor(() => server.requests.length >= 7, { message: 'seven requests' });
   subscription.close();
   const expected = [39, 79, 159, 159, 80, 0]; // floor(draw × window): windows 40, 80, 160, 160…
   assert.deepEqual(sleeps.slice(0, 6), expected);
@@ -110,7 +111,7 @@ test("the server's retry field sets the base of the next reconnection", async (t
   t.after(() => {
     subscription.close();
   });
-  await waitFor(() => server.requests.length === 2, 'the reconnection');
+  await waitFor(() => server.requests.length === 2, { message: 'the reconnection' });
   subscription.close();
   assert.equal(subscription.serverRetry, 300);
   // 0.5 × 300, although maxRetryDelay is 20: the server's reconnection time wins.

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { HeraldEvent, StateChange } from '../../src/client/index.ts';
 import { HeraldClientError, publish, subscribe } from '../../src/client/index.ts';
 import { startTestHub } from '../support/test-hub.ts';
-import { waitFor } from './raw-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const FAST = { initialRetryDelay: 20, maxRetryDelay: 100 } as const;
 
@@ -28,7 +28,7 @@ test('match and match_urlpattern options subscribe the draft-08 way', async (t) 
   subscription.onState((change) => changes.push(change));
   const events: HeraldEvent[] = [];
   subscription.on('message', (event) => events.push(event));
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   // The resume answer of a draft-08 hub (Mercure-Last-Event-ID) is read.
   assert.equal(changes.at(-1)?.resumedAfter, first);
   for (const [topic, data] of <[string, string][]>[
@@ -38,7 +38,7 @@ test('match and match_urlpattern options subscribe the draft-08 way', async (t) 
   ]) {
     await publish(hub.hubUrl, { topic, data }, { token: publisher });
   }
-  await waitFor(() => events.length === 2, 'two events');
+  await waitFor(() => events.length === 2, { message: 'two events' });
   assert.deepEqual(
     events.map((event) => event.data),
     ['book', 'exact'],

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { HeraldClientError, publish, subscribe } from '../../src/client/index.ts';
 import type { FetchFunction } from '../../src/client/index.ts';
 import { startTestHub } from '../support/test-hub.ts';
-import { waitFor } from './raw-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/books/1';
 
@@ -30,7 +30,7 @@ test('publish sends one update or a batch as JSON and resolves with the ids', as
   for (const type of ['message', 'sale']) {
     subscription.on(type, (event) => seen.push([event.type, event.data, event.id]));
   }
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
 
   const single = await publish(hub.hubUrl, { topic: TOPIC, data: 'one' }, { token });
   assert.match(single, /^urn:uuid:/);
@@ -44,7 +44,7 @@ test('publish sends one update or a batch as JSON and resolves with the ids', as
   );
   assert.equal(batch.length, 2);
   assert.equal(batch[0], 'urn:example:two');
-  await waitFor(() => seen.length === 3, 'three events');
+  await waitFor(() => seen.length === 3, { message: 'three events' });
   assert.deepEqual(seen, [
     ['message', 'one', single],
     ['message', 'two', 'urn:example:two'],

@@ -52,16 +52,3 @@ export async function writeChunks(
   await new Promise((resolve) => setTimeout(resolve, pauseMs));
   res.end();
 }
-
-/** Polls `condition` every 5 ms; fails after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FetchFunction, StateChange } from '../../src/client/index.ts';
 import { HeraldClientError, subscribe } from '../../src/client/index.ts';
-import { startRawServer, waitFor } from './raw-server.ts';
+import { startRawServer } from './raw-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const FAST = { initialRetryDelay: 5, maxRetryDelay: 20 } as const;
 
@@ -22,7 +23,7 @@ test('Last-Event-ID goes with every reconnection, as UTF-8 bytes, and no sooner 
   t.after(() => {
     subscription.close();
   });
-  await waitFor(() => server.requests.length >= 5, 'five connections');
+  await waitFor(() => server.requests.length >= 5, { message: 'five connections' });
   subscription.close();
   // Node's http parser hands header bytes over as Latin-1: UTF-8 bytes show as 'b-Ã©tÃ©'.
   const utf8 = Buffer.from('b-été', 'utf8').toString('latin1');
@@ -50,7 +51,7 @@ test('the starting lastEventId is sent on the first connection; headers and toke
   t.after(() => {
     subscription.close();
   });
-  await waitFor(() => server.requests.length >= 2, 'two connections');
+  await waitFor(() => server.requests.length >= 2, { message: 'two connections' });
   subscription.close();
   const [first, second] = server.requests.map((request) => request.headers);
   assert.equal(first?.['last-event-id'], 'urn:start');
@@ -75,7 +76,7 @@ test('5xx and network errors are retried until the hub answers', async (t) => {
   subscription.onError((error) => errors.push(error.code));
   const data: string[] = [];
   subscription.on('message', (event) => data.push(event.data));
-  await waitFor(() => data.length > 0, 'an event');
+  await waitFor(() => data.length > 0, { message: 'an event' });
   subscription.close();
   assert.deepEqual(errors.slice(0, 3), [
     'HERALD_CLIENT_ERR_RETRYABLE_STATUS',
@@ -142,7 +143,7 @@ test('a connection that sends headers then nothing is replaced within the stall 
   subscription.onState((change) => changes.push(change));
   const data: string[] = [];
   subscription.on('message', (event) => data.push(event.data));
-  await waitFor(() => data.length > 0, 'an event', 3000);
+  await waitFor(() => data.length > 0, { message: 'an event' });
   subscription.close();
   const [first, second, third] = server.requests.map((request) => request.at);
   for (const gap of [(second ?? 0) - (first ?? 0), (third ?? 0) - (second ?? 0)]) {
@@ -198,7 +199,7 @@ test('the injected fetch is the only one used', async (t) => {
   });
   const data: string[] = [];
   subscription.on('message', (event) => data.push(event.data));
-  await waitFor(() => urls.length >= 2, 'a reconnection');
+  await waitFor(() => urls.length >= 2, { message: 'a reconnection' });
   subscription.close();
   assert.equal(data[0], 'from the fake');
   assert.equal(urls[0], 'https://hub.example/.well-known/mercure?topic=a&topic=b%2F%7Bid%7D');
@@ -228,7 +229,7 @@ test('withCredentials asks fetch to include cookies; a failing token function is
   });
   const errors: HeraldClientError[] = [];
   subscription.onError((error) => errors.push(error));
-  await waitFor(() => inits.length > 0, 'a request');
+  await waitFor(() => inits.length > 0, { message: 'a request' });
   subscription.close();
   assert.equal(inits[0]?.credentials, 'include');
   assert.equal(new Headers(inits[0].headers).get('authorization'), 'Bearer fresh');

@@ -6,7 +6,7 @@ import { publish, subscribe } from '../../src/client/index.ts';
 import type { RunningCli } from '../support/cli.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 import { TEST_KEY } from '../support/test-hub.ts';
-import { waitFor } from './raw-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/feed';
 
@@ -39,7 +39,7 @@ test('resumes across hub process restarts on one SQLite file: 1,000 events, no g
   subscription.onState((change) => {
     if (change.to === 'open') resumedAfter.push(change.resumedAfter);
   });
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
 
   const published: string[] = [];
   for (let round = 0; round < 4; round++) {
@@ -52,7 +52,7 @@ test('resumes across hub process restarts on one SQLite file: 1,000 events, no g
     }
     if (round === 3) break;
     // Each restart cuts a live stream (otherwise two restarts could fall in one backoff).
-    await waitFor(() => subscription.state === 'open', 'the reconnection', 10_000);
+    await waitFor(() => subscription.state === 'open', { message: 'the reconnection' });
     // A graceful stop ends every stream; the next process takes the same port and file.
     hub.child.kill('SIGTERM');
     assert.equal(await hub.exited, 0);
@@ -60,7 +60,7 @@ test('resumes across hub process restarts on one SQLite file: 1,000 events, no g
     await hub.ready;
   }
   assert.equal(published.length, 1000);
-  await waitFor(() => received.length >= 1000, '1,000 events', 30_000);
+  await waitFor(() => received.length >= 1000, { message: '1,000 events', timeout: 30_000 });
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(received, published);
   // Three restarts, three reconnections, each resumed after an id the new process knew (the

@@ -4,8 +4,8 @@ import { mintToken } from '../../src/auth/mint-token.ts';
 import type { HeraldEvent, StateChange } from '../../src/client/index.ts';
 import { HeraldClientError, publish, subscribe } from '../../src/client/index.ts';
 import { startTestHub, TEST_KEY } from '../support/test-hub.ts';
-import { waitFor } from './raw-server.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/books/1';
 const FAST = { initialRetryDelay: 20, maxRetryDelay: 100 } as const;
@@ -28,14 +28,14 @@ test('events reach handlers by type and the iterator, in order, with their ids',
     for await (const event of subscription) iterated.push(event);
   })();
 
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   const first = await publish(hub.hubUrl, { topic: TOPIC, data: 'one\ntwo' }, { token: publisher });
   const second = await publish(
     hub.hubUrl,
     { topic: TOPIC, data: 'pong', type: 'ping' },
     { token: publisher },
   );
-  await waitFor(() => iterated.length === 2, 'two events');
+  await waitFor(() => iterated.length === 2, { message: 'two events' });
   assert.deepEqual(messages, [{ type: 'message', data: 'one\ntwo', id: first }]);
   assert.deepEqual(pings, [{ type: 'ping', data: 'pong', id: second }]);
   assert.deepEqual(iterated, [...messages, ...pings]);
@@ -69,14 +69,14 @@ test('resumes after every cut with Last-Event-ID: 1,000 events, no gap, no dupli
     opens++;
     resumedAfter.push(change.resumedAfter);
   });
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
 
   const published: string[] = [];
   let opensBeforeCut = 0;
   for (let batch = 0; batch < 20; batch++) {
     // Wait for the reconnection, then publish 50 updates in small batches; the proxy cuts the
     // stream after each batch, and every third time in the middle of one too.
-    await waitFor(() => opens > opensBeforeCut, 'the reconnection');
+    await waitFor(() => opens > opensBeforeCut, { message: 'the reconnection' });
     const inFlight = (async () => {
       for (let i = 0; i < 5; i++) {
         const updates = Array.from({ length: 10 }, (_, k) => ({
@@ -97,7 +97,7 @@ test('resumes after every cut with Last-Event-ID: 1,000 events, no gap, no dupli
     proxy.cutAll();
   }
   assert.equal(published.length, 1000);
-  await waitFor(() => received.length >= 1000, '1,000 events', 20_000);
+  await waitFor(() => received.length >= 1000, { message: '1,000 events' });
   // Let anything duplicated arrive before comparing.
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(received, published);
@@ -128,7 +128,7 @@ test('a 401 calls the token function again once; with a fresh valid token it goe
   });
   const errors: HeraldClientError[] = [];
   subscription.onError((error) => errors.push(error));
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   assert.equal(calls, 2);
   assert.deepEqual(
     errors.map((error) => [error.code, error.status, error.hubCode]),
@@ -191,7 +191,7 @@ test('private updates arrive with a subscribe token given as headers', async (t)
   t.after(() => {
     subscription.close();
   });
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   const id = await publish(
     hub.hubUrl,
     { topic: TOPIC, data: 'secret', private: true },
@@ -251,7 +251,7 @@ test('breaking out of the iterator closes the subscription; a handler that throw
   subscription.on('message', () => {
     throw new Error('handler bug');
   });
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   await publish(
     hub.hubUrl,
     [
@@ -280,11 +280,13 @@ test('an AbortSignal closes the subscription, even one aborted before it starts'
   const hub = await startTestHub(t, { anonymous: true });
   const controller = new AbortController();
   const subscription = subscribe(hub.hubUrl, TOPIC, { ...FAST, signal: controller.signal });
-  await waitFor(() => subscription.state === 'open', 'open');
+  await waitFor(() => subscription.state === 'open', { message: 'open' });
   controller.abort();
   await subscription.closed;
   assert.equal(subscription.state, 'closed');
-  await waitFor(() => hub.herald.hub.subscriberCount === 0, 'the hub to see the subscriber go');
+  await waitFor(() => hub.herald.hub.subscriberCount === 0, {
+    message: 'the hub to see the subscriber go',
+  });
 
   const early = subscribe(hub.hubUrl, TOPIC, { signal: AbortSignal.abort() });
   assert.equal(early.state, 'closed');

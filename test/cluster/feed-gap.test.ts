@@ -13,8 +13,8 @@ import { runCli } from '../support/cli.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { uniquePrefix } from '../support/redis.ts';
-import { until } from '../support/sentinel-topology.ts';
 import { startTestHub, TEST_KEY } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/gap';
 const KEPT = 5;
@@ -87,12 +87,14 @@ test('a node paused past retention ends its streams on resume, counts the gap an
 
   await onPaused.until(() => onPaused.ended, 'the paused node to end its stream', 20_000);
   assert.equal(await feedGaps(pausedUrl), 1, 'the gap is counted');
-  const warning = await until('the gap to be logged', () =>
-    paused.stdout
-      .split('\n')
-      .filter((line) => line.includes('the live feed missed updates that retention removed'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .at(0),
+  const warning = await waitFor(
+    () =>
+      paused.stdout
+        .split('\n')
+        .filter((line) => line.includes('the live feed missed updates that retention removed'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .at(0),
+    { message: 'the gap to be logged' },
   );
   assert.equal(warning['level'], 40);
   assert.equal(warning['endedStreams'], 1);

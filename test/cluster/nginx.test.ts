@@ -13,6 +13,7 @@ import { CLUSTER_CONF, freePort, startNginx, substitute } from '../support/nginx
 import type { RunningNginx } from '../support/nginx.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
+import { waitFor } from '../support/wait.ts';
 
 // deploy/nginx/herald-cluster.conf, exactly as users copy it, in front of two `herald serve`
 // processes sharing Redis. Only addresses, the certificate and (for one test) the read timeout
@@ -193,7 +194,9 @@ test('when a node stops, its clients resume through nginx on the other node and 
     });
     subscriptions.push(subscription);
   }
-  await until(() => subscriptions.every((s) => s.state === 'open'), 'every subscription open');
+  await waitFor(() => subscriptions.every((s) => s.state === 'open'), {
+    message: 'every subscription open',
+  });
   const onA = await connectionsOn(a);
   assert.ok(onA >= 1 && (await connectionsOn(b)) >= 1, 'both nodes hold streams');
 
@@ -214,7 +217,9 @@ test('when a node stops, its clients resume through nginx on the other node and 
     }
   };
   await publishAll(1, 5);
-  await until(() => received.every((ids) => ids.length >= 5), 'the first five updates everywhere');
+  await waitFor(() => received.every((ids) => ids.length >= 5), {
+    message: 'the first five updates everywhere',
+  });
 
   // Node A shuts down gracefully: its streams end and their clients reconnect through nginx,
   // which sends them to B; they resume with Last-Event-ID from the shared history.
@@ -222,21 +227,11 @@ test('when a node stops, its clients resume through nginx on the other node and 
   await publishAll(6, 10);
   assert.equal(await a.cli.exited, 0);
   await publishAll(11, 15);
-  await until(
-    () => received.every((ids) => ids.length >= expected.length),
-    'every update on every subscription',
-    20_000,
-  );
+  await waitFor(() => received.every((ids) => ids.length >= expected.length), {
+    message: 'every update on every subscription',
+  });
   for (const ids of received) assert.deepEqual(ids, expected, 'each update once, in order');
   const resumed = reconnections.filter((count) => count > 0).length;
   assert.equal(resumed, onA, 'exactly the clients of the stopped node reconnected');
   assert.equal(await connectionsOn(b), 6, 'all streams are on the remaining node');
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

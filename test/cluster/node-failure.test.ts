@@ -12,9 +12,9 @@ import {
   startCluster,
   streamCollector,
   upTo,
-  waitUntil,
 } from '../support/cluster.ts';
 import { startLoadBalancer } from '../support/load-balancer.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('a node killed with SIGKILL mid-traffic: nothing acknowledged is lost, its clients resume elsewhere', async (t) => {
   const cluster = await startCluster(t, 3);
@@ -72,10 +72,9 @@ test('a node killed with SIGKILL mid-traffic: nothing acknowledged is lost, its 
     lastSeen,
   );
   assert.equal(resumed.stream.headers.get('last-event-id'), lastSeen, 'B knows the id C gave');
-  await waitUntil(
-    () => source.opens() === 2 && sdk.resumes.length === 1,
-    () => 'the eventsource and SDK clients to reconnect',
-  );
+  await waitFor(() => source.opens() === 2 && sdk.resumes.length === 1, {
+    message: 'the eventsource and SDK clients to reconnect',
+  });
   await runUntilAcked(loops, Math.max(...loops.map((loop) => loop.acked.length)) + 10);
   await Promise.all(loops.map((loop) => loop.stop()));
 

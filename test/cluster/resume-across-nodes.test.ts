@@ -11,9 +11,9 @@ import {
   startCluster,
   streamCollector,
   upTo,
-  waitUntil,
 } from '../support/cluster.ts';
 import { startLoadBalancer } from '../support/load-balancer.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('a client cut off from node A resumes on node B with Last-Event-ID: no gap, no duplicate', async (t) => {
   const cluster = await startCluster(t, 3);
@@ -53,10 +53,9 @@ test('a client cut off from node A resumes on node B with Last-Event-ID: no gap,
   assert.equal(resumed.stream.headers.get('last-event-id'), lastSeen, 'B knows the id A gave');
 
   // eventsource waits its default 3 s before reconnecting; publishes go on meanwhile.
-  await waitUntil(
-    () => source.opens() === 2 && sdk.resumes.length === 1,
-    () => 'the eventsource and SDK clients to reconnect',
-  );
+  await waitFor(() => source.opens() === 2 && sdk.resumes.length === 1, {
+    message: 'the eventsource and SDK clients to reconnect',
+  });
   await runUntilAcked(loops, Math.max(...loops.map((loop) => loop.acked.length)) + 10);
   await Promise.all(loops.map((loop) => loop.stop()));
   for (const loop of loops)

@@ -8,6 +8,7 @@ import { tempDir } from '../support/cli.ts';
 import { startHubProcess } from '../support/hub-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { TEST_KEY } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/replay/feed';
 const ID_LINE = Buffer.from('\nid: ');
@@ -72,14 +73,6 @@ async function countingStream(url: string, headers: Record<string, string>) {
   return { state, close: () => response.body.destroy() };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 test('twenty earliest replays of a 30,000-update SQLite history never stall the event loop for long, and each gets every update once', async (t) => {
   const hub = await startHubProcess(t, {
     publisherJwtKey: TEST_KEY,
@@ -126,7 +119,10 @@ test('twenty earliest replays of a 30,000-update SQLite history never stall the 
   }
   // Nothing else came: a marker is the next and only event on every stream.
   const [marker] = await fillHistory(hub, 1);
-  await waitFor(() => streams.every((stream) => stream.state.lastId === marker), 'the marker');
+  await waitFor(() => streams.every((stream) => stream.state.lastId === marker), {
+    message: 'the marker',
+    timeout: 120_000,
+  });
   for (const stream of streams) assert.equal(stream.state.events, updates + 1);
 });
 
@@ -163,7 +159,10 @@ test('replays past --max-concurrent-replays wait their turn and all arrive whole
   stalled.write(
     `GET ${pathname}${search} HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: earliest\r\n\r\n`,
   );
-  await waitFor(() => hub.herald.hub.subscriberCount === 1, 'the stalled subscriber');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, {
+    message: 'the stalled subscriber',
+    timeout: 120_000,
+  });
   // Three more at once, on a hub that runs one replay at a time: each waits its turn.
   const streams = await Promise.all(
     Array.from({ length: 3 }, () => countingStream(url, { 'Last-Event-ID': 'earliest' })),
@@ -171,10 +170,10 @@ test('replays past --max-concurrent-replays wait their turn and all arrive whole
   t.after(() => {
     for (const stream of streams) stream.close();
   });
-  await waitFor(
-    () => streams.every((stream) => stream.state.events === updates),
-    'every replay to arrive whole',
-  );
+  await waitFor(() => streams.every((stream) => stream.state.events === updates), {
+    message: 'every replay to arrive whole',
+    timeout: 120_000,
+  });
   for (const stream of streams) assert.equal(stream.state.lastId, ids.at(-1));
   assert.equal(
     hub.herald.hub.replays.active,

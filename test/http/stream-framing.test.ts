@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fetch } from 'undici';
 import { chunkOf } from '../../src/http/streams/chunk-framing.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/framing';
 
@@ -22,14 +23,6 @@ function rawSubscribe(
     `GET ${target.pathname}${target.search} HTTP/${version}\r\nHost: ${target.host}\r\n\r\n`,
   );
   return { socket, bytes: () => received };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Decodes a chunked body strictly (RFC 9112 §7.1); returns the data and whether it ended. */
@@ -75,10 +68,14 @@ test('an HTTP/1.1 stream is well-formed chunked SSE, in order, ended by the last
   const hub = await startTestHub(t, { anonymous: true });
   const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.1');
   t.after(() => socket.destroy());
-  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), {
+    message: 'head',
+  });
   const datas = ['first', 'line one\nline two', 'a'.repeat(5000), 'commande-été'];
   for (const data of datas) assert.equal((await hub.publish({ topic: TOPIC, data })).status, 200);
-  await until(() => dechunk(split(bytes()).body).data.includes('commande-'), 'four events');
+  await waitFor(() => dechunk(split(bytes()).body).data.includes('commande-'), {
+    message: 'four events',
+  });
 
   const { head, body } = split(bytes());
   assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
@@ -112,7 +109,9 @@ test('updates queued in the same turn leave as one chunk, in order', async (t) =
   const hub = await startTestHub(t, { anonymous: true });
   const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.1');
   t.after(() => socket.destroy());
-  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), {
+    message: 'head',
+  });
   const token = await hub.token({ publish: ['*'] });
   const batch = ['one', 'two', 'three'].map((data) => ({ topic: TOPIC, data }));
   const response = await fetch(hub.hubUrl, {
@@ -121,7 +120,9 @@ test('updates queued in the same turn leave as one chunk, in order', async (t) =
     body: JSON.stringify(batch),
   });
   assert.equal(response.status, 200);
-  await until(() => dechunk(split(bytes()).body).data.includes('data: three'), 'the batch');
+  await waitFor(() => dechunk(split(bytes()).body).data.includes('data: three'), {
+    message: 'the batch',
+  });
   const { body } = split(bytes());
   // The first comment's chunk, then one chunk holding the three frames.
   const chunks = body.split(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/).filter(Boolean);
@@ -137,9 +138,11 @@ test('an HTTP/1.0 stream is plain SSE bytes, delimited by the connection close',
   const hub = await startTestHub(t, { anonymous: true });
   const { socket, bytes } = rawSubscribe(hub.subscribeUrl([TOPIC]), '1.0');
   t.after(() => socket.destroy());
-  await until(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), 'head');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1 && bytes().includes('\r\n\r\n'), {
+    message: 'head',
+  });
   assert.equal((await hub.publish({ topic: TOPIC, data: 'over 1.0' })).status, 200);
-  await until(() => bytes().includes('data: over 1.0\n\n'), 'the event');
+  await waitFor(() => bytes().includes('data: over 1.0\n\n'), { message: 'the event' });
   const { head, body } = split(bytes());
   assert.doesNotMatch(head, /transfer-encoding/i);
   assert.match(body, /^:\n\nid: [^\n]+\ndata: over 1\.0\n\n$/);

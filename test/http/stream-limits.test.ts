@@ -6,6 +6,7 @@ import { clientKey } from '../../src/http/request/client-address.ts';
 import { EventStream } from '../support/event-stream.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { startTestHub, TEST_KEY } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/rooms/1';
 
@@ -47,7 +48,9 @@ test('a client past --max-streams-per-client gets 429 with Retry-After; closing 
 
   // The count drops when a stream closes: a new stream is accepted, and only one.
   first.close();
-  await waitFor(() => hub.herald.hub.subscriberCount === 1, 'the closed stream to leave');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, {
+    message: 'the closed stream to leave',
+  });
   const third = await EventStream.open(t, hub.subscribeUrl([TOPIC]));
   assert.equal(third.status, 200);
   expectTooMany(await EventStream.open(t, hub.subscribeUrl([TOPIC])));
@@ -77,7 +80,9 @@ test('refused subscriptions, and streams the hub ends, give their place back', a
   expectTooMany(await open());
   // The hub ends the expiring stream: its place is free again.
   await expiring.waitForEnd(5000);
-  await waitFor(() => hub.herald.hub.subscriberCount === 1, 'the expired stream to leave');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, {
+    message: 'the expired stream to leave',
+  });
   assert.equal((await open()).status, 200);
   expectTooMany(await open());
   assert.equal(lasting.ended, false);
@@ -178,11 +183,3 @@ test('clients are keyed by IPv4 address, or by IPv6 /64', () => {
   assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
   assert.equal(clientKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

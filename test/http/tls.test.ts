@@ -13,6 +13,7 @@ import { connectHttp2, Http2EventStream, http2Request } from '../support/http2-c
 import { TEST_KEY, startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/tls/feed';
 const FORM = 'application/x-www-form-urlencoded';
@@ -36,14 +37,6 @@ function subscribePath(hub: TestHub, topics: string[] = [TOPIC]): string {
   return url.pathname + url.search;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function requestLogs(hub: TestHub, method: string): Record<string, unknown>[] {
   return hub.logs.filter((line) => line['msg'] === 'request' && line['method'] === method);
 }
@@ -65,7 +58,7 @@ test('over HTTP/2, twenty event streams on one connection all receive a publish 
     assert.equal(stream.headers['connection'], undefined);
     assert.equal(stream.stream.session, session);
   }
-  await waitFor(() => hub.herald.hub.subscriberCount === 20, '20 subscribers');
+  await waitFor(() => hub.herald.hub.subscriberCount === 20, { message: '20 subscribers' });
 
   const token = await hub.token({ publish: [TOPIC] });
   const published = await http2Request(
@@ -198,7 +191,7 @@ test('over HTTP/2, a stream that stops reading is dropped at its cap; another on
   const stalled = await Http2EventStream.open(session, subscribePath(hub));
   // It stops reading: no WINDOW_UPDATE for it, so the hub's frames for it queue up.
   stalled.stream.pause();
-  await waitFor(() => hub.herald.hub.subscriberCount === 2, '2 subscribers');
+  await waitFor(() => hub.herald.hub.subscriberCount === 2, { message: '2 subscribers' });
 
   const payload = 'x'.repeat(16 * 1024);
   let published = 0;
@@ -278,7 +271,7 @@ test('over HTTP/2, heartbeats flow and a stream ends cleanly when its token expi
   // Ended by the hub with END_STREAM, not reset: the client reconnects with a fresh token.
   assert.equal(stream.stream.rstCode, 0);
   assert.equal(session.destroyed, false, 'the connection stays open for the reconnection');
-  await waitFor(() => hub.herald.hub.subscriberCount === 0, 'the subscriber to leave');
+  await waitFor(() => hub.herald.hub.subscriberCount === 0, { message: 'the subscriber to leave' });
   const metrics = await http2Request(session, { ':path': '/metrics' });
   assert.match(metrics.body, /^herald_expired_streams_total 1$/m);
   assert.deepEqual(hub.internalErrors, []);
@@ -297,7 +290,7 @@ test('shutdown sends GOAWAY and ends HTTP/2 and HTTP/1.1 streams without waiting
     Array.from({ length: 3 }, () => Http2EventStream.open(busy, subscribePath(hub))),
   );
   const h1Stream = await EventStream.open(t, hub.subscribeUrl([TOPIC]));
-  await waitFor(() => hub.herald.hub.subscriberCount === 4, '4 subscribers');
+  await waitFor(() => hub.herald.hub.subscriberCount === 4, { message: '4 subscribers' });
 
   const closed = hub.herald.close().then(() => 'closed');
   // Bounded far below the 60 s timeout: only a graceful close gets there in time.
@@ -312,7 +305,7 @@ test('shutdown sends GOAWAY and ends HTTP/2 and HTTP/1.1 streams without waiting
     assert.equal(stream.stream.rstCode, 0, 'each stream ended, not reset');
   }
   await h1Stream.waitForEnd();
-  await waitFor(() => busy.closed && idle.closed, 'both connections to close');
+  await waitFor(() => busy.closed && idle.closed, { message: 'both connections to close' });
 });
 
 test('startHerald serves TLS from PEM text too, and refuses a missing file, a foreign key or a non-certificate', async (t) => {
@@ -452,5 +445,5 @@ test('shutdown does not wait for an HTTPS/1.1 connection that carries no request
   assert.equal(outcome, 'closed');
   await stream.waitForEnd();
   await silentClosed;
-  await waitFor(() => busy.closed && idle.closed, 'both HTTP/2 connections to close');
+  await waitFor(() => busy.closed && idle.closed, { message: 'both HTTP/2 connections to close' });
 });

@@ -15,6 +15,7 @@ import { PrivateRedis } from '../support/private-redis.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/outage';
 const PUBLISHERS = 6;
@@ -32,20 +33,6 @@ interface Outcome {
 async function readiness(hubUrl: string): Promise<{ status: number; body: string }> {
   const response = await fetch(new URL('/readyz', hubUrl));
   return { status: response.status, body: await response.text() };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
 }
 
 async function outage(
@@ -90,10 +77,13 @@ async function outage(
   await interrupt();
   const heartbeatsAtOutage = [live.comments, liveOnOther.comments];
   for (const node of nodes) {
-    const notReady = await until('/readyz to answer 503', async () => {
-      const ready = await readiness(node.hubUrl);
-      return ready.status === 503 ? ready : undefined;
-    });
+    const notReady = await waitFor(
+      async () => {
+        const ready = await readiness(node.hubUrl);
+        return ready.status === 503 ? ready : undefined;
+      },
+      { message: '/readyz to answer 503' },
+    );
     assert.equal(
       (JSON.parse(notReady.body) as { code: string }).code,
       'HERALD_ERR_BACKEND_UNAVAILABLE',
@@ -109,9 +99,9 @@ async function outage(
   });
   await resume();
   for (const node of nodes) {
-    await until('/readyz to answer 200', async () =>
-      (await readiness(node.hubUrl)).status === 200 ? true : undefined,
-    );
+    await waitFor(async () => (await readiness(node.hubUrl)).status === 200, {
+      message: '/readyz to answer 200',
+    });
   }
   phase = 'after';
   await delay(1_000);

@@ -11,9 +11,10 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { EventStream } from '../support/event-stream.ts';
 import { uniquePrefix } from '../support/redis.ts';
-import { MASTER_NAME, SentinelTopology, until } from '../support/sentinel-topology.ts';
+import { MASTER_NAME, SentinelTopology } from '../support/sentinel-topology.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/failover';
 const PUBLISHERS = 4;
@@ -88,9 +89,9 @@ async function failoverUnderLoad(
   });
   const acked = (p: Phase) => outcomes.filter((o) => o.phase === p && o.status === 200).length;
 
-  await until('publishes acknowledged before the failover', () =>
-    acked('before') >= 200 ? true : undefined,
-  );
+  await waitFor(() => acked('before') >= 200, {
+    message: 'publishes acknowledged before the failover',
+  });
   const oldMaster = await topology.master();
   phase = 'failover';
   const triggeredAt = Date.now();
@@ -104,18 +105,13 @@ async function failoverUnderLoad(
   } else {
     await topology.sentinels[0]?.call('SENTINEL', 'FAILOVER', MASTER_NAME);
     await topology.failedOver(oldMaster);
-    await until(
-      'the old master to be demoted to a replica',
-      async () =>
-        ((await oldMaster.call('ROLE')) as unknown[] | undefined)?.[0] === 'slave'
-          ? true
-          : undefined,
-      30_000,
+    await waitFor(
+      async () => ((await oldMaster.call('ROLE')) as unknown[] | undefined)?.[0] === 'slave',
+      { message: 'the old master to be demoted to a replica' },
     );
   }
   phase = 'after';
-  await until(
-    'publishing to resume on both nodes after the failover',
+  await waitFor(
     () =>
       [0, 1].every((n) =>
         outcomes.some(
@@ -124,10 +120,8 @@ async function failoverUnderLoad(
             o.status === 200 &&
             (o.publisher + Number(o.data.split('-')[1])) % 2 === n,
         ),
-      ) && acked('after') >= 100
-        ? true
-        : undefined,
-    30_000,
+      ) && acked('after') >= 100,
+    { message: 'publishing to resume on both nodes after the failover' },
   );
   stopping = true;
   await Promise.all(publishers);

@@ -7,6 +7,7 @@ import type { RunningCli } from './cli.ts';
 import { runCli } from './cli.ts';
 import { EventStream } from './event-stream.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from './redis.ts';
+import { waitFor } from './wait.ts';
 
 const KEY = 'cluster-test-key-that-is-long-enough-for-hs256';
 
@@ -69,19 +70,6 @@ export const ALL_ROOMS = 'https://example.com/rooms/{room}';
 export const room = (n: number) => `https://example.com/rooms/${n}`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitUntil(
-  condition: () => boolean,
-  what: () => string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(20);
-  }
-}
 
 /**
  * Starts `count` real `herald serve` processes (the built CLI) sharing the machine's Redis
@@ -254,11 +242,10 @@ export class PublisherLoop {
 
 /** Publishes until every loop has `count` acknowledged publishes, then stops them all. */
 export async function runUntilAcked(loops: readonly PublisherLoop[], count: number): Promise<void> {
-  await waitUntil(
-    () => loops.every((loop) => loop.acked.length >= count),
-    () => `${count} acks per publisher (${loops.map((l) => l.acked.length).join(', ')})`,
-    60_000,
-  );
+  await waitFor(() => loops.every((loop) => loop.acked.length >= count), {
+    message: () => `${count} acks per publisher (${loops.map((l) => l.acked.length).join(', ')})`,
+    timeout: 60_000,
+  });
 }
 
 function collector(
@@ -273,16 +260,19 @@ function collector(
       return events();
     },
     close,
-    waitForId: (id, timeoutMs = 20_000) =>
-      waitUntil(
+    waitForId: async (id, timeoutMs) => {
+      await waitFor(
         () => {
           if (events().some((event) => event.id === id)) return true;
           if (ended()) throw new Error(`${name} ended before ${id} (have ${events().length})`);
           return false;
         },
-        () => `${name} to receive ${id} (have ${events().length} events)`,
-        timeoutMs,
-      ),
+        {
+          message: () => `${name} to receive ${id} (have ${events().length} events)`,
+          timeout: timeoutMs,
+        },
+      );
+    },
   };
 }
 

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './private-redis.ts';
+import { waitFor } from './wait.ts';
 
 /** The master group name the test's Sentinels monitor. */
 export const MASTER_NAME = 'herald-test';
@@ -44,9 +44,9 @@ export class RedisProcess {
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;
     });
-    await until(`${this.#command} on port ${this.port} to answer`, async () =>
-      (await this.call('PING')) === 'PONG' ? true : undefined,
-    );
+    await waitFor(async () => (await this.call('PING')) === 'PONG', {
+      message: `${this.#command} on port ${this.port} to answer`,
+    });
   }
 
   /** Stops the process with `signal` (SIGKILL: a crash) and waits until it has exited. */
@@ -134,10 +134,9 @@ export class SentinelTopology {
     all.push(master, replica);
     await master.start();
     await replica.start();
-    await until('the replica to be in sync', async () =>
-      /master_link_status:up/.test(String(await replica.call('INFO', 'replication')))
-        ? true
-        : undefined,
+    await waitFor(
+      async () => /master_link_status:up/.test(String(await replica.call('INFO', 'replication'))),
+      { message: 'the replica to be in sync' },
     );
 
     const sentinels: RedisProcess[] = [];
@@ -167,13 +166,16 @@ export class SentinelTopology {
     // Ready once every Sentinel knows the replica and the two other Sentinels: only then can
     // they agree on a failover.
     for (const sentinel of sentinels) {
-      await until('the Sentinels to know the replica and each other', async () => {
-        const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as
-          unknown[] | undefined;
-        const peers = (await sentinel.call('SENTINEL', 'SENTINELS', MASTER_NAME)) as
-          unknown[] | undefined;
-        return replicas?.length === 1 && peers?.length === 2 ? true : undefined;
-      });
+      await waitFor(
+        async () => {
+          const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as
+            unknown[] | undefined;
+          const peers = (await sentinel.call('SENTINEL', 'SENTINELS', MASTER_NAME)) as
+            unknown[] | undefined;
+          return replicas?.length === 1 && peers?.length === 2;
+        },
+        { message: 'the Sentinels to know the replica and each other' },
+      );
     }
     return new SentinelTopology([master, replica], sentinels);
   }
@@ -200,15 +202,14 @@ export class SentinelTopology {
    * Returns the new master.
    */
   async failedOver(old: RedisProcess, timeoutMs = 30_000): Promise<RedisProcess> {
-    return until(
-      'the Sentinels to promote the replica',
+    return waitFor(
       async () => {
         const named = await this.master();
         if (named === old) return undefined;
         const role = (await named.call('ROLE')) as unknown[] | undefined;
         return role?.[0] === 'master' ? named : undefined;
       },
-      timeoutMs,
+      { message: 'the Sentinels to promote the replica', timeout: timeoutMs },
     );
   }
 
@@ -235,30 +236,12 @@ export class SentinelTopology {
       '127.0.0.1',
       String(master.port),
     ]);
-    await until(
-      'the old master to be in sync as a replica',
+    await waitFor(
       async () =>
         new RegExp(`slave[0-9]+:ip=127\\.0\\.0\\.1,port=${server.port},state=online`).test(
           String(await master.call('INFO', 'replication')),
-        )
-          ? true
-          : undefined,
-      30_000,
+        ),
+      { message: 'the old master to be in sync as a replica' },
     );
-  }
-}
-
-/** Polls `probe` until it gives a value; fails naming `what` after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
   }
 }

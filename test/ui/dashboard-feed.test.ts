@@ -12,16 +12,9 @@ import { DashboardFeed } from '../../src/http/ui/dashboard-feed.ts';
 import { StreamsPerClient } from '../../src/http/limits/streams-per-client.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/rooms/1';
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 test('/ui/stats counts under --max-streams-per-client with event streams: past it, 429', async (t) => {
   const hub = await startTestHub(t, { anonymous: true, ui: true, maxStreamsPerClient: 2 });
@@ -119,7 +112,9 @@ test('a dashboard that stops reading is skipped, stays bounded in memory, and is
   // And one that reads.
   const reader = await EventStream.open(t, `http://127.0.0.1:${port}/ui/stats`);
 
-  await waitFor(() => feed.droppedDashboards === 1, 'the stalled dashboard to be dropped');
+  await waitFor(() => feed.droppedDashboards === 1, {
+    message: 'the stalled dashboard to be dropped',
+  });
   assert.ok(stalledResponse !== undefined);
   // Bounded: never more unsent than the "behind" threshold plus the one catch-up it was sent.
   assert.ok(
@@ -127,7 +122,9 @@ test('a dashboard that stops reading is skipped, stays bounded in memory, and is
     `unsent bytes stayed bounded (${mostUnsent} with writes of at most ${largestWrite})`,
   );
   // Its place under the stream limit was given back; the reading dashboard is still served.
-  await waitFor(() => streams.clients === 1 && feed.size === 1, 'the dropped place to be freed');
+  await waitFor(() => streams.clients === 1 && feed.size === 1, {
+    message: 'the dropped place to be freed',
+  });
   const seen = reader.events.length;
   await reader.until(() => reader.events.length > seen + 2, 'more samples for the reader');
   assert.equal(reader.ended, false);
@@ -157,7 +154,7 @@ test('the feed keeps 15 minutes: a dashboard opening later gets the past at once
   });
   // Let more samples be taken than the ring holds, with no dashboard open.
   const before = Date.now();
-  await waitFor(() => feed.samplesTaken > 40, 'samples to be taken');
+  await waitFor(() => feed.samplesTaken > 40, { message: 'samples to be taken' });
   const { port } = server.address() as AddressInfo;
   const dashboard = await EventStream.open(t, `http://127.0.0.1:${port}/ui/stats`);
   const [samples] = await dashboard.waitForEvents(1);
