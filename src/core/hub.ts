@@ -47,6 +47,12 @@ export interface HubOptions {
   /** Told when a subscription event cannot be stored; the subscription itself goes on. */
   readonly onSubscriptionEventError?: ((error: unknown) => void) | undefined;
   /**
+   * Longest the hub dispatches live updates in one go before letting the event loop go round
+   * (default `DISPATCH_SLICE_MS`); the rest of a burst (a JSON batch, a page of the Redis feed)
+   * waits for the next turn, in order.
+   */
+  readonly dispatchSliceMs?: number | undefined;
+  /**
    * Keep what `busiestTopics()` answers from: per-topic update rates in a bounded sketch and
    * the most subscribed topics (the web UI's dashboard). Costs a map lookup per topic of each
    * update and of each subscribe; off unless asked for.
@@ -76,6 +82,20 @@ export const DEFAULT_MAX_CONCURRENT_REPLAYS = 32;
  * so a health check or a publish waits about this long behind a resume storm.
  */
 export const REPLAY_SLICE_MS = 2;
+
+/**
+ * Longest live dispatch works in one go: a JSON batch of 1,000 updates, or a burst of updates
+ * each for thousands of subscribers, is dispatched over several turns of the event loop, so a
+ * health check or a publish waits about this long behind it.
+ */
+export const DISPATCH_SLICE_MS = 2;
+
+/** An update the backend handed over, waiting for its turn to be dispatched. */
+interface Waiting {
+  readonly update: Update;
+  readonly position: Position;
+  readonly seq: number;
+}
 
 /**
  * Running totals for observability: plain numbers that a metrics endpoint reads when scraped,
@@ -167,7 +187,23 @@ export class Hub {
   readonly #unlisten: () => void;
   /** Encoded frames of recent updates, shared by live delivery and replays of the same objects. */
   readonly #frames = new WeakMap<Update, Uint8Array>();
-  #dispatchSeq = 0;
+  /**
+   * How many live updates the backend has handed over: each update's sequence number. Every
+   * subscriber's `lastDispatch` starts at the figure when it joined, so that it receives live
+   * only updates handed over after (earlier ones are history's to replay).
+   */
+  #handedOver = 0;
+  /** The sequence number of the newest update dispatched. */
+  #dispatched = 0;
+  /** Updates handed over while a slice was spent, waiting for the next turn, oldest first. */
+  #backlog: (Waiting | undefined)[] = [];
+  #backlogHead = 0;
+  #drainScheduled = false;
+  /** When the current slice of dispatch ends; `undefined` until something is dispatched. */
+  #sliceEndsAt: number | undefined;
+  /** History reads waiting for the backlog to be dispatched (see `#dispatchedThrough`). */
+  readonly #dispatchWaiters: { readonly seq: number; readonly resolve: () => void }[] = [];
+  #closed = false;
   /**
    * With subscription events on: the active subscriptions of every node, and what this node
    * announced for each of its subscribers (so that the end follows the start).
@@ -204,7 +240,7 @@ export class Hub {
     this.#unlisten = backend.onUpdate((update, position) => {
       // Before delivery: a client that receives a subscription event finds the API agreeing.
       presence?.observe(update);
-      this.#dispatch(update, position);
+      this.#receive(update, position);
     });
   }
 
@@ -297,7 +333,7 @@ export class Hub {
       this.presence === undefined ? undefined : await this.#announceStart(subscriber, request);
     const { lastEventId } = request;
     if (lastEventId === undefined) {
-      this.#index.add(subscriber);
+      this.#join(subscriber);
       return { subscriber, subscriberId, resumedAfter: undefined, start: () => Promise.resolve() };
     }
 
@@ -306,16 +342,19 @@ export class Hub {
     if (request.sink.closed) {
       // Gone while waiting: nothing to replay. The caller sees the closed sink and unsubscribes.
       slot.release();
-      this.#index.add(subscriber);
+      this.#join(subscriber);
       return { subscriber, subscriberId, resumedAfter: EARLIEST, start: () => Promise.resolve() };
     }
     this.#replaying.set(subscriber, slot);
     const pending = new PendingLive();
     subscriber.pending = pending;
-    this.#index.add(subscriber);
+    this.#join(subscriber);
     let history: HistoryRead;
     try {
       history = await this.#backend.readAfter(lastEventId);
+      // Every update handed over by now (the read's included) is dispatched, into `pending`,
+      // before the replay starts: none can reach the subscriber after the replay as well.
+      await this.#dispatchedThrough(this.#handedOver);
     } catch (error) {
       this.unsubscribe(subscriber);
       throw error;
@@ -387,7 +426,77 @@ export class Hub {
 
   /** Stops delivering. Open streams are the HTTP layer's to end. */
   close(): void {
+    this.#closed = true;
     this.#unlisten();
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    for (const waiter of this.#dispatchWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** Adds a subscriber to live delivery: it receives updates handed over from now on. */
+  #join(subscriber: Subscriber): void {
+    subscriber.lastDispatch = this.#handedOver;
+    this.#index.add(subscriber);
+  }
+
+  /**
+   * Takes an update from the backend's live feed. Dispatched at once while the current slice
+   * lasts and nothing waits; otherwise queued behind the waiting ones, for the next turn. A
+   * backend hands a whole batch over in one synchronous run: this is what keeps that run short.
+   */
+  #receive(update: Update, position: Position): void {
+    const seq = ++this.#handedOver;
+    if (this.#backlogHead === this.#backlog.length && this.#sliceOpen()) {
+      this.#dispatch(update, position, seq);
+      return;
+    }
+    this.#backlog.push({ update, position, seq });
+    if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  /** Whether the current synchronous run may dispatch more; the first call opens a slice. */
+  #sliceOpen(): boolean {
+    const now = performance.now();
+    if (this.#sliceEndsAt === undefined) {
+      this.#sliceEndsAt = now + (this.#options.dispatchSliceMs ?? DISPATCH_SLICE_MS);
+      // The slice lasts for this synchronous run only: the next one starts a slice of its own.
+      queueMicrotask(() => {
+        this.#sliceEndsAt = undefined;
+      });
+      return true;
+    }
+    return now < this.#sliceEndsAt;
+  }
+
+  /** Dispatches waiting updates, oldest first, for one slice; the rest wait for the next turn. */
+  readonly #drain = (): void => {
+    this.#drainScheduled = false;
+    while (this.#backlogHead < this.#backlog.length) {
+      if (!this.#sliceOpen()) {
+        this.#drainScheduled = true;
+        setImmediate(this.#drain);
+        break;
+      }
+      const next = this.#backlog[this.#backlogHead];
+      // Dispatched ones are let go at once: a long backlog does not pin their frames.
+      this.#backlog[this.#backlogHead++] = undefined;
+      if (next !== undefined) this.#dispatch(next.update, next.position, next.seq);
+    }
+    if (this.#backlogHead === this.#backlog.length) {
+      this.#backlog = [];
+      this.#backlogHead = 0;
+    }
+  };
+
+  /** Resolves once every update up to `seq` has been dispatched (or the hub closed). */
+  #dispatchedThrough(seq: number): Promise<void> {
+    if (this.#dispatched >= seq || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#dispatchWaiters.push({ seq, resolve });
+    });
   }
 
   async #announceStart(subscriber: Subscriber, request: SubscribeRequest): Promise<string> {
@@ -472,13 +581,13 @@ export class Hub {
     return frame;
   }
 
-  #dispatch(update: Update, position: Position): void {
+  #dispatch(update: Update, position: Position, seq: number): void {
     const started = this.#options.observeFanout === undefined ? 0 : performance.now();
-    const seq = ++this.#dispatchSeq;
     let frame: Uint8Array | undefined;
     let deliveries = 0;
     this.#index.forCandidates(update.topics, (subscriber) => {
-      if (subscriber.lastDispatch === seq) return;
+      // Sent already (a second selector matched), or handed over before the subscriber joined.
+      if (subscriber.lastDispatch >= seq) return;
       subscriber.lastDispatch = seq;
       if (!subscriber.accepts(update)) return;
       frame ??= this.#frameOf(update);
@@ -499,6 +608,9 @@ export class Hub {
       this.topicRates.count(update.topics, deliveries);
     }
     this.#options.observeFanout?.((performance.now() - started) / 1000, deliveries);
+    this.#dispatched = seq;
+    const waiters = this.#dispatchWaiters;
+    while (waiters.length > 0 && (waiters[0]?.seq ?? Infinity) <= seq) waiters.shift()?.resolve();
   }
 }
 

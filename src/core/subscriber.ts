@@ -41,7 +41,10 @@ export class Subscriber {
   readonly dialect: Dialect;
   /** Set only while history is being replayed; idle subscribers carry nothing extra. */
   pending: PendingLive | undefined;
-  /** The dispatch this subscriber was last visited in, so an update matching twice is sent once. */
+  /**
+   * The sequence number (Hub) of the update this subscriber was last visited for, so that an
+   * update matching twice is sent once; set when it joins, so that it skips those before.
+   */
   lastDispatch = 0;
 
   constructor(
