@@ -198,7 +198,7 @@ export class RedisBackend implements Backend {
 
   /** The cluster-wide limits, on a connection of their own to the same Redis. */
   async openSharedLimits(): Promise<SharedLimitStore> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw storeClosed();
     return RedisLimitStore.open(this.#commands, this.#options.keyPrefix);
   }
 
