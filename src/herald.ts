@@ -7,6 +7,7 @@ import type { HeraldConfig, HeraldOptions } from './config.ts';
 import { resolveConfig } from './config.ts';
 import type { Backend } from './core/backend.ts';
 import { Hub } from './core/hub.ts';
+import { PresenceService } from './core/presence-service.ts';
 import { RateLimiter } from './core/rate-limiter.ts';
 import { SharedLimits } from './core/shared-limits.ts';
 import { SharedRateLimiter } from './core/shared-rate-limiter.ts';
@@ -35,6 +36,8 @@ export interface RunningHerald {
   readonly hubUrl: string;
   readonly port: number;
   readonly hub: Hub;
+  /** With `subscriptions`: the active subscriptions of every node and their events. */
+  readonly presence: PresenceService | undefined;
   /** This hub's metrics, as `/metrics` would serve them alone. */
   readonly metrics: HeraldMetrics;
   /**
@@ -101,6 +104,13 @@ export async function startHerald(
   }
   // The dashboard's fan-out percentiles, per second: kept only when the UI is on.
   const fanout = config.ui ? new LatencyWindow() : undefined;
+  const presence = config.subscriptions
+    ? new PresenceService(backend, {
+        onError: (error) => {
+          logger.error({ err: error }, 'subscription event not stored');
+        },
+      })
+    : undefined;
   const hub = new Hub(backend, {
     observeFanout:
       fanout === undefined
@@ -115,25 +125,17 @@ export async function startHerald(
     maxSelectorsPerSubscription: config.maxSelectorsPerSubscription,
     maxPendingBytes: config.maxUnsentBytes,
     maxConcurrentReplays: config.maxConcurrentReplays,
-    subscriptionEvents: config.subscriptions,
-    onSubscriptionEventError: (error) => {
-      logger.error({ err: error }, 'subscription event not stored');
-    },
+    observer: presence,
   });
-  if (hub.presence !== undefined) {
+  if (presence !== undefined) {
     try {
-      // The subscriptions announced before this node started, from history.
-      await hub.loadPresence();
-      // This process is the SQLite file's only hub: what is still listed was left open by an
-      // earlier run that crashed. Announce the end, so that clients replaying history see it.
-      if (config.store.kind === 'sqlite') {
-        const ended = await hub.endOrphanedSubscriptions();
-        if (ended > 0) logger.warn({ ended }, 'ended subscriptions left open by an earlier run');
-      }
-      // With no history, a client resuming from the API's first lastEventID replays nothing.
-      hub.presence.seed(await backend.lastEventId());
+      // The subscriptions announced before this node started, from history; on a store this
+      // process has alone, what is still listed was left open by an earlier run that crashed.
+      const ended = await presence.start();
+      if (ended > 0) logger.warn({ ended }, 'ended subscriptions left open by an earlier run');
     } catch (error) {
       hub.close();
+      await presence.close();
       await backend.close();
       await releasePort();
       throw error;
@@ -185,6 +187,7 @@ export async function startHerald(
     ui = config.ui
       ? await WebUi.load(
           new DashboardFeed(hub, connections, {
+            presence: presence?.subscriptions,
             fanout,
             admission: { streamsPerClient, trustedProxies },
           }),
@@ -196,6 +199,7 @@ export async function startHerald(
     ui?.close();
     hub.close();
     await closeSharedLimits();
+    await presence?.close();
     await backend.close();
     await releasePort();
     throw error;
@@ -219,6 +223,7 @@ export async function startHerald(
   const handler = createRequestHandler({
     config,
     hub,
+    presence: presence?.subscriptions,
     verifier,
     connections,
     publishOrigins: new Set(config.publishOrigins),
@@ -252,7 +257,7 @@ export async function startHerald(
       await closed;
       clearTimeout(timer);
       // Every stream has ended: store their subscription events (active: false) before closing.
-      await hub.settle();
+      await presence?.close();
       // Every stream has ended: write this process's counts back (to none) before closing.
       await closeSharedLimits();
       await backend.close();
@@ -265,6 +270,7 @@ export async function startHerald(
     hubUrl: `${listener.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${HUB_PATH}`,
     port,
     hub,
+    presence,
     metrics,
     close,
   };

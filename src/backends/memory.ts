@@ -89,6 +89,8 @@ export class MemoryBackend implements Backend {
   readonly #seqOfId = new Map<string, number>();
   readonly #refuseDuplicateIds: boolean;
   #closed = false;
+  /** This process's alone; nothing to share, nothing survives it. */
+  readonly capabilities = { exclusive: true, sharedByNodes: false };
 
   constructor(options: MemoryBackendOptions) {
     this.#published = new Ring(options.historySize);

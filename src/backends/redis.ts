@@ -1,7 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { Backend, FeedGap, HistoryRead, Position } from '../core/backend.ts';
+import type {
+  Backend,
+  BackendCapabilities,
+  FeedGap,
+  HistoryRead,
+  Position,
+} from '../core/backend.ts';
 import { BEFORE_ALL, EARLIEST } from '../core/backend.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { SharedLimitStore } from '../core/shared-limits.ts';
@@ -100,6 +106,8 @@ export class RedisBackend implements Backend {
   /** Each update's position is its stream id (see `positionOf`). */
   readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
   readonly #gapListeners = new FeedListeners<[gap: FeedGap]>();
+  /** Every node with the same Redis and key prefix shares the stream. */
+  readonly capabilities: BackendCapabilities = { exclusive: false, sharedByNodes: true };
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
   /** Called after each live read was delivered: history reads waiting for the feed. */

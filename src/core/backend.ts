@@ -81,6 +81,8 @@ export interface Backend {
    * rate are counted for all of them (shared-limits.ts). Opened once, closed by its owner.
    */
   openSharedLimits?(): Promise<SharedLimitStore>;
+  /** What the store promises beyond this contract: asked instead of the store's kind. */
+  readonly capabilities: BackendCapabilities;
   close(): Promise<void>;
 }
 
@@ -90,4 +92,18 @@ export interface FeedGap {
   readonly after: string;
   /** The id of the newest update retention removed, which the node never delivered. */
   readonly through: string;
+}
+
+/**
+ * What a backend declares about itself, so that services built on it (presence) decide from
+ * what the store promises rather than from what kind of store it is.
+ */
+export interface BackendCapabilities {
+  /**
+   * While open, the store is this process's alone (SQLite locks its file; memory lives in the
+   * process): any update in its history was stored by this process or an earlier run of it.
+   */
+  readonly exclusive: boolean;
+  /** Several nodes share the store, and each node's `onUpdate` sees every node's updates. */
+  readonly sharedByNodes: boolean;
 }

@@ -2,13 +2,11 @@ import type { Backend, HistoryRead, Position } from './backend.ts';
 import { BEFORE_ALL, EARLIEST } from './backend.ts';
 import { HeraldError } from './errors.ts';
 import { PopularTopics } from './popular-topics.ts';
-import { Presence } from './presence.ts';
-import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
 import type { ReplaySlot } from './replay-scheduler.ts';
 import { ReplayScheduler } from './replay-scheduler.ts';
 import { PendingLive } from './pending-live.ts';
 import { encodeFrame } from './sse-frame.ts';
-import { isReservedTopic, subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
+import { isReservedTopic } from './subscription-events.ts';
 import type { FrameSink, SubscriberGrants } from './subscriber.ts';
 import { Subscriber } from './subscriber.ts';
 import { TopicIndex } from './topic-index.ts';
@@ -40,12 +38,10 @@ export interface HubOptions {
   /** Called after each live update was written to every matching local subscriber. */
   readonly observeFanout?: ((seconds: number, deliveries: number) => void) | undefined;
   /**
-   * Mercure's active subscriptions: publish a subscription event when a subscription starts and
-   * ends, and keep the cluster's active subscriptions (`presence`) from the events of every node.
+   * Told of every subscription and every update of the feed: how a service beside the hub
+   * (presence, `core/presence-service.ts`) follows it.
    */
-  readonly subscriptionEvents?: boolean | undefined;
-  /** Told when a subscription event cannot be stored; the subscription itself goes on. */
-  readonly onSubscriptionEventError?: ((error: unknown) => void) | undefined;
+  readonly observer?: HubObserver | undefined;
   /**
    * Longest the hub dispatches live updates in one go before letting the event loop go round
    * (default `DISPATCH_SLICE_MS`); the rest of a burst (a JSON batch, a page of the Redis feed)
@@ -58,6 +54,23 @@ export interface HubOptions {
    * update and of each subscribe; off unless asked for.
    */
   readonly topicActivity?: boolean | undefined;
+}
+
+/**
+ * What a service that follows the hub is told. Called in the hub's own order: a subscription's
+ * start before it joins delivery, its end once it has left, each update before any subscriber
+ * gets it.
+ */
+export interface HubObserver {
+  /**
+   * A subscription is starting: awaited before it joins delivery (nothing is written to its sink
+   * before). Resolves with the id the observer gives the subscriber (`subscriberId`).
+   */
+  subscriptionStarting(subscriber: Subscriber, request: SubscribeRequest): Promise<string>;
+  /** The subscription has left delivery (once, from `unsubscribe`). */
+  subscriptionEnded(subscriber: Subscriber): void;
+  /** An update of the feed, from any node, before it is delivered. */
+  updateArriving(update: Update): void;
 }
 
 /** One of the busiest topics, as the dashboard lists them. */
@@ -140,7 +153,7 @@ export interface SubscribeRequest {
 /** A subscription that has joined the live stream and knows where its replay starts. */
 export interface OpenedSubscription {
   readonly subscriber: Subscriber;
-  /** With subscription events on: the `urn:uuid:` that identifies this subscriber in them. */
+  /** With an observer: the id it gave this subscriber (presence: its `urn:uuid:`). */
   readonly subscriberId: string | undefined;
   /**
    * Only when the request asked to resume: the id the stream resumes after, or `earliest`
@@ -149,28 +162,6 @@ export interface OpenedSubscription {
   readonly resumedAfter: string | undefined;
   /** Writes the history to replay, then the live frames that arrived meanwhile; then live. */
   start(): Promise<void>;
-}
-
-/**
- * One subscription as announced: in the draft-07 form under `topic` (the selector, or a
- * draft-08 matcher's value), and in the draft-08 form when draft-08 can express it (a URI
- * template selector has no draft-08 matcher type, so it has no draft-08 form).
- */
-interface AnnouncedSubject {
-  readonly topic: string;
-  readonly matchType: MatchType | undefined;
-  readonly payload: unknown;
-}
-
-/** What this node announced for one of its subscribers. */
-interface Announcement {
-  /** The subscriber's `urn:uuid:`, the same for each of its selectors. */
-  readonly id: string;
-  readonly payload: unknown;
-  /** What is announced, one entry per selector or matcher (see `subjectsOf`). */
-  readonly subjects: readonly AnnouncedSubject[];
-  /** Settles once the start is stored: the end is stored after it. */
-  started: Promise<void>;
 }
 
 /**
@@ -204,14 +195,7 @@ export class Hub {
   /** History reads waiting for the backlog to be dispatched (see `#dispatchedThrough`). */
   readonly #dispatchWaiters: { readonly seq: number; readonly resolve: () => void }[] = [];
   #closed = false;
-  /**
-   * With subscription events on: the active subscriptions of every node, and what this node
-   * announced for each of its subscribers (so that the end follows the start).
-   */
-  readonly presence: Presence | undefined;
-  readonly #announced = new Map<Subscriber, Announcement>();
-  /** Subscription events being stored, awaited by `settle()` before the backend closes. */
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #observer: HubObserver | undefined;
   /** Paces and bounds history replays (a resume storm must not freeze the hub). */
   readonly replays: ReplayScheduler;
   /** The replay slot of each subscriber whose history is being replayed. */
@@ -235,11 +219,11 @@ export class Hub {
       maxConcurrent: options.maxConcurrentReplays ?? DEFAULT_MAX_CONCURRENT_REPLAYS,
       sliceMs: REPLAY_SLICE_MS,
     });
-    const presence = options.subscriptionEvents === true ? new Presence() : undefined;
-    this.presence = presence;
+    const observer = options.observer;
+    this.#observer = observer;
     this.#unlisten = backend.onUpdate((update, position) => {
       // Before delivery: a client that receives a subscription event finds the API agreeing.
-      presence?.observe(update);
+      observer?.updateArriving(update);
       this.#receive(update, position);
     });
   }
@@ -329,8 +313,7 @@ export class Hub {
       matchers === undefined ? '07' : '08',
     );
     // Announced before joining: nothing may be written to the sink before the caller is ready.
-    const subscriberId =
-      this.presence === undefined ? undefined : await this.#announceStart(subscriber, request);
+    const subscriberId = await this.#observer?.subscriptionStarting(subscriber, request);
     const { lastEventId } = request;
     if (lastEventId === undefined) {
       this.#join(subscriber);
@@ -378,50 +361,13 @@ export class Hub {
 
   /**
    * Removes a subscriber from delivery; the HTTP layer calls it once when the stream ends.
-   * With subscription events on, announces the end, after the start was stored.
+   * The observer is told (presence announces the end).
    */
   unsubscribe(subscriber: Subscriber): void {
     this.#index.delete(subscriber);
     this.#replaying.get(subscriber)?.release();
     this.#replaying.delete(subscriber);
-    const announcement = this.#announced.get(subscriber);
-    if (announcement === undefined) return;
-    this.#announced.delete(subscriber);
-    this.#track(announcement.started.then(() => this.#announce(subscriber, announcement, false)));
-  }
-
-  /**
-   * At start-up, before serving: fills `presence` from history, so that a node that joins a
-   * running cluster (or restarts in a rolling deploy) lists the subscriptions the other nodes
-   * announced before it started, as long as history still holds their start.
-   */
-  async loadPresence(): Promise<void> {
-    if (this.presence === undefined) return;
-    const history = await this.#backend.readAfter(EARLIEST);
-    await this.presence.warmUp(history.updates);
-  }
-
-  /**
-   * For a hub alone on its store, after `loadPresence()` and before serving: every subscription
-   * still listed was left open by an earlier run that crashed and could not announce its end.
-   * Announces it, so that the API and clients replaying history see them end. Resolves with how
-   * many were ended.
-   */
-  async endOrphanedSubscriptions(): Promise<number> {
-    const orphans = this.presence?.list() ?? [];
-    const matchOrphans = this.presence?.listMatches() ?? [];
-    if (orphans.length + matchOrphans.length > 0) {
-      await this.#backend.append([
-        ...orphans.map((document) => subscriptionEvent({ ...document, active: false })),
-        ...matchOrphans.map((document) => matchSubscriptionEvent({ ...document, active: false })),
-      ]);
-    }
-    return orphans.length;
-  }
-
-  /** Resolves once every subscription event started so far is stored (or failed). */
-  async settle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    this.#observer?.subscriptionEnded(subscriber);
   }
 
   /** Stops delivering. Open streams are the HTTP layer's to end. */
@@ -499,53 +445,6 @@ export class Hub {
     });
   }
 
-  async #announceStart(subscriber: Subscriber, request: SubscribeRequest): Promise<string> {
-    const announcement: Announcement = {
-      id: `urn:uuid:${crypto.randomUUID()}`,
-      payload: request.payload,
-      subjects: subjectsOf(subscriber, request),
-      started: Promise.resolve(),
-    };
-    const started = this.#announce(subscriber, announcement, true);
-    announcement.started = started;
-    this.#announced.set(subscriber, announcement);
-    this.#track(started);
-    await started;
-    return announcement.id;
-  }
-
-  /** Stores one subscription event per selector, in one batch; never rejects. */
-  async #announce(
-    subscriber: Subscriber,
-    announcement: Announcement,
-    active: boolean,
-  ): Promise<void> {
-    // Both forms, each seen by the subscribers of its dialect only (Subscriber.accepts). The
-    // draft-08 ones first: any batch then ends on an event its draft-07 watchers saw.
-    const events: NewUpdate[] = [];
-    for (const { topic, matchType, payload } of announcement.subjects) {
-      if (matchType === undefined) continue;
-      events.push(
-        matchSubscriptionEvent(
-          matchSubscriptionDocument(matchType, topic, announcement.id, active, payload),
-        ),
-      );
-    }
-    for (const { topic, payload } of announcement.subjects) {
-      events.push(subscriptionEvent(subscriptionDocument(topic, announcement.id, active, payload)));
-    }
-    try {
-      await this.#backend.append(events);
-    } catch (error) {
-      this.#options.onSubscriptionEventError?.(error);
-    }
-  }
-
-  #track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
-  }
-
   /**
    * Writes the history, a slice at a time (see ReplayScheduler), then the live frames that
    * arrived meanwhile and that the history does not cover; from then on the subscriber is live.
@@ -616,33 +515,3 @@ export class Hub {
 
 /** What a read of an id history does not hold looks like: it covers no live update. */
 const UNKNOWN_ID: HistoryRead = { found: false, updates: [], reached: BEFORE_ALL };
-
-/**
- * What to announce for a subscription: each distinct selector of a draft-07 one (exact topics
- * and `*` also in the draft-08 form, as `exact` matchers); each distinct matcher of a draft-08
- * one (also in the draft-07 form, its value as the topic selector). One draft-07 event per
- * topic, one draft-08 event per matcher type and value.
- */
-function subjectsOf(subscriber: Subscriber, request: SubscribeRequest): AnnouncedSubject[] {
-  const { matchers } = request;
-  if (matchers === undefined) {
-    return subscriber.selectors.map((selector) => ({
-      topic: selector.source,
-      matchType: selector.kind === 'template' ? undefined : 'exact',
-      payload: request.payload,
-    }));
-  }
-  const subjects: AnnouncedSubject[] = [];
-  const seen = new Set<string>();
-  for (const matcher of matchers) {
-    const key = `${matcher.matchType}\u0000${matcher.match}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    subjects.push({
-      topic: matcher.match,
-      matchType: matcher.matchType,
-      payload: matcher.payload === undefined ? request.payload : matcher.payload,
-    });
-  }
-  return subjects;
-}

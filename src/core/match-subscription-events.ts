@@ -1,5 +1,10 @@
 import type { Dialect } from './dialect.ts';
-import { expandSegment, SUBSCRIPTIONS_PATH } from './subscription-events.ts';
+import {
+  expandSegment,
+  isSubscriptionEvent,
+  SUBSCRIPTIONS_PATH,
+  subscriptionEventFields,
+} from './subscription-events.ts';
 import type { NewUpdate, Update } from './update.ts';
 import type { MatchType } from './url-pattern.ts';
 import { isMatchType } from './url-pattern.ts';
@@ -74,23 +79,10 @@ export function matchSubscriptionEvent(document: MatchSubscriptionDocument): New
  * updates of type `mercure` on the reserved topics count: publishers can write neither.
  */
 export function readMatchSubscriptionEvent(update: Update): MatchSubscriptionDocument | undefined {
-  const topic = update.topics[0];
-  if (
-    !update.private ||
-    update.type !== SUBSCRIPTION_EVENT_TYPE ||
-    topic === undefined ||
-    !topic.startsWith(`${SUBSCRIPTIONS_PATH}/`)
-  ) {
-    return undefined;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(update.data);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const fields = parsed as Record<string, unknown>;
+  if (update.type !== SUBSCRIPTION_EVENT_TYPE) return undefined;
+  const event = subscriptionEventFields(update);
+  if (event === undefined) return undefined;
+  const { topic, fields } = event;
   const { type, subscriber, active, match } = fields;
   const matchType = fields['match_type'];
   if (
@@ -113,8 +105,6 @@ export function readMatchSubscriptionEvent(update: Update): MatchSubscriptionDoc
  * form of its own dialect, so that presence reads right to both kinds and none sees it twice.
  */
 export function subscriptionEventDialect(update: Update): Dialect | undefined {
-  if (!update.private) return undefined;
-  const topic = update.topics[0];
-  if (topic === undefined || !topic.startsWith(`${SUBSCRIPTIONS_PATH}/`)) return undefined;
+  if (!isSubscriptionEvent(update)) return undefined;
   return update.type === SUBSCRIPTION_EVENT_TYPE ? '08' : '07';
 }

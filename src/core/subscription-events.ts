@@ -58,6 +58,27 @@ export function isSubscriptionEvent(update: NewUpdate): boolean {
   return update.private && topic !== undefined && topic.startsWith(`${SUBSCRIPTIONS_PATH}/`);
 }
 
+/**
+ * What every form of subscription event shares, read from an update of the feed: its topic and
+ * the fields of its JSON object, when it is private, on the reserved topics, with an object for
+ * data; else `undefined`. Each form (draft-07 here, draft-08 in match-subscription-events.ts)
+ * then checks its own fields against the topic.
+ */
+export function subscriptionEventFields(
+  update: Update,
+): { readonly topic: string; readonly fields: Record<string, unknown> } | undefined {
+  const topic = update.topics[0];
+  if (topic === undefined || !isSubscriptionEvent(update)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(update.data);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  return { topic, fields: parsed as Record<string, unknown> };
+}
+
 /** Whether a topic lies in the hub's own subscription-event namespace, which publishers may not use. */
 export function isReservedTopic(topic: string): boolean {
   return topic === SUBSCRIPTIONS_PATH || topic.startsWith(`${SUBSCRIPTIONS_PATH}/`);
@@ -115,18 +136,9 @@ export function subscriptionEvent(document: SubscriptionDocument): NewUpdate {
  * write there, so these come from hubs.
  */
 export function readSubscriptionEvent(update: Update): SubscriptionDocument | undefined {
-  const topic = update.topics[0];
-  if (!update.private || topic === undefined || !topic.startsWith(`${SUBSCRIPTIONS_PATH}/`)) {
-    return undefined;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(update.data);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const fields = parsed as Record<string, unknown>;
+  const event = subscriptionEventFields(update);
+  if (event === undefined) return undefined;
+  const { topic, fields } = event;
   const { type, subscriber, active } = fields;
   const selector = fields['topic'];
   if (

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { HeraldConfig } from '../config.ts';
 import type { Hub } from '../core/hub.ts';
+import type { Presence } from '../core/presence.ts';
 import type { RateDecision, RateLimiter } from '../core/rate-limiter.ts';
 import type { ConnectionRegistry } from './streams/connection-registry.ts';
 import type { ClientBundle } from './ui/client-bundle.ts';
@@ -14,6 +15,8 @@ import type { WebUi } from './ui/web-ui.ts';
 export interface RouteContext {
   readonly config: HeraldConfig;
   readonly hub: Hub;
+  /** With `--subscriptions`: the active subscriptions of every node. */
+  readonly presence: Presence | undefined;
   readonly verifier: TokenVerifier;
   readonly connections: ConnectionRegistry;
   readonly publishOrigins: ReadonlySet<string>;

@@ -92,7 +92,7 @@ export function createRequestHandler(
       }
     }
     // Served only with --subscriptions: otherwise these paths are unknown (404).
-    const presence = context.hub.presence;
+    const presence = context.presence;
     if (presence !== undefined && isSubscriptionsPath(path)) {
       if (req.method === 'GET') return handleSubscriptions(context, presence, req, res, url);
       if (req.method === 'OPTIONS') {

@@ -7,8 +7,11 @@ import {
   matchSubscriptionDocument,
   matchSubscriptionEvent,
   matchSubscriptionId,
+  readMatchSubscriptionEvent,
 } from '../../src/core/match-subscription-events.ts';
+import type { MatchSubscriptionDocument } from '../../src/core/match-subscription-events.ts';
 import { Presence } from '../../src/core/presence.ts';
+import { PresenceService } from '../../src/core/presence-service.ts';
 import type { FrameSink } from '../../src/core/subscriber.ts';
 import { matcherSelector } from '../../src/core/url-pattern.ts';
 
@@ -18,7 +21,6 @@ const LIMITS = {
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,
   maxPendingBytes: 1 << 20,
-  subscriptionEvents: true,
 };
 
 class Sink implements FrameSink {
@@ -36,7 +38,8 @@ class Sink implements FrameSink {
 
 test('a draft-08 subscription is present in both forms; a restart ends both', async () => {
   const backend = new MemoryBackend({ historySize: 100 });
-  const hub = new Hub(backend, LIMITS);
+  const service = new PresenceService(backend);
+  const hub = new Hub(backend, { ...LIMITS, observer: service });
   const pattern = 'https://example.com/books/:id';
   const opened = await hub.subscribe({
     selectors: [],
@@ -63,8 +66,7 @@ test('a draft-08 subscription is present in both forms; a restart ends both', as
     sink: new Sink(),
   });
   const subscriber = opened.subscriberId ?? '';
-  const presence = hub.presence;
-  assert.ok(presence !== undefined);
+  const presence = service.subscriptions;
   assert.equal(presence.size, 2);
   assert.deepEqual(presence.listMatches(matchCollectionId('urlpattern', pattern)), [
     matchSubscriptionDocument('urlpattern', pattern, subscriber, true, undefined),
@@ -81,15 +83,27 @@ test('a draft-08 subscription is present in both forms; a restart ends both', as
   hub.close();
 
   // A new hub on the same store (a crash, then a restart): both forms are ended.
-  const restarted = new Hub(backend, LIMITS);
-  await restarted.loadPresence();
-  const restartedPresence = restarted.presence;
-  assert.ok(restartedPresence !== undefined);
-  assert.equal(restartedPresence.listMatches().length, 2);
-  assert.equal(await restarted.endOrphanedSubscriptions(), 2);
+  // The memory store is this process's alone (capabilities.exclusive): what history shows
+  // started and never ended was left by the run before.
+  const restartedService = new PresenceService(backend);
+  const restarted = new Hub(backend, { ...LIMITS, observer: restartedService });
+  const restartedPresence = restartedService.subscriptions;
+  const ends: MatchSubscriptionDocument[] = [];
+  const unlisten = backend.onUpdate((update) => {
+    const document = readMatchSubscriptionEvent(update);
+    if (document !== undefined) ends.push(document);
+  });
+  assert.equal(await restartedService.start(), 2);
+  unlisten();
+  // Both draft-08 subscriptions were loaded from history and announced ended.
+  assert.deepEqual(ends.map((document) => [document.match_type, document.active]).sort(), [
+    ['exact', false],
+    ['urlpattern', false],
+  ]);
   assert.deepEqual(restartedPresence.listMatches(), []);
   assert.deepEqual(restartedPresence.list(), []);
   restarted.close();
+  await restartedService.close();
   await backend.close();
 });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory.ts';
 import { Hub } from '../../src/core/hub.ts';
 import { Presence } from '../../src/core/presence.ts';
+import { PresenceService } from '../../src/core/presence-service.ts';
 import type { FrameSink } from '../../src/core/subscriber.ts';
 import {
   expandSegment,
@@ -16,7 +17,6 @@ const LIMITS = {
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,
   maxPendingBytes: 1 << 20,
-  subscriptionEvents: true,
 };
 
 /** A sink that keeps what it is given; the hub needs nothing more of a connection here. */
@@ -38,8 +38,10 @@ class CollectingSink implements FrameSink {
 test('every node of a cluster derives the same active subscriptions from the shared feed', async () => {
   // Two hubs on one backend: the backend hands each of them every update, as a cluster's does.
   const backend = new MemoryBackend({ historySize: 100 });
-  const nodeA = new Hub(backend, LIMITS);
-  const nodeB = new Hub(backend, LIMITS);
+  const presenceA = new PresenceService(backend);
+  const presenceB = new PresenceService(backend);
+  const nodeA = new Hub(backend, { ...LIMITS, observer: presenceA });
+  const nodeB = new Hub(backend, { ...LIMITS, observer: presenceB });
   const opened = await nodeA.subscribe({
     selectors: ['https://example.com/books/{id}', 'https://example.com/chat'],
     grants: { privateSelectors: [] },
@@ -48,10 +50,10 @@ test('every node of a cluster derives the same active subscriptions from the sha
   });
   const subscriber = opened.subscriberId ?? '';
   assert.match(subscriber, /^urn:uuid:/);
-  for (const node of [nodeA, nodeB]) {
-    assert.equal(node.presence?.size, 2);
+  for (const { subscriptions } of [presenceA, presenceB]) {
+    assert.equal(subscriptions.size, 2);
     assert.deepEqual(
-      node.presence.get(
+      subscriptions.get(
         'https://example.com/chat',
         subscriptionId('https://example.com/chat', subscriber),
       ),
@@ -64,14 +66,14 @@ test('every node of a cluster derives the same active subscriptions from the sha
         payload: { name: 'alice' },
       },
     );
-    assert.equal(node.presence.lastEventId, await backend.lastEventId());
+    assert.equal(subscriptions.lastEventId, await backend.lastEventId());
   }
 
   nodeA.unsubscribe(opened.subscriber);
-  await nodeA.settle();
-  for (const node of [nodeA, nodeB]) {
-    assert.equal(node.presence?.size, 0);
-    assert.deepEqual(node.presence.list(), []);
+  await presenceA.settle();
+  for (const { subscriptions } of [presenceA, presenceB]) {
+    assert.equal(subscriptions.size, 0);
+    assert.deepEqual(subscriptions.list(), []);
   }
   nodeA.close();
   nodeB.close();

@@ -31,6 +31,8 @@ function deferred<T>(): Deferred<T> {
 /** A backend whose reads and live deliveries happen when the test says so. */
 class ScriptedBackend implements Backend {
   readonly #listeners = new Set<(update: Update, position: Position) => void>();
+  /** Its live feed lags behind its store, as a store shared by several nodes does. */
+  readonly capabilities = { exclusive: false, sharedByNodes: true };
   readonly #reads: Deferred<HistoryRead>[] = [];
   readonly #readStarted: Deferred<string>[] = [];
 

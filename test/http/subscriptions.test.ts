@@ -281,7 +281,7 @@ test('subscription events are private: only subscribers allowed their topics rec
 
 test('off by default: no subscription event is published and the API is 404', async (t) => {
   const hub = await startTestHub(t, { anonymous: true });
-  assert.equal(hub.herald.hub.presence, undefined);
+  assert.equal(hub.herald.presence, undefined);
   const everything = await hub.token({ subscribe: ['*'] });
   const watcher = await EventStream.open(t, hub.subscribeUrl(['*']), {
     Authorization: `Bearer ${everything}`,

@@ -1,4 +1,5 @@
 import type { BusyTopic, Hub } from '../../core/hub.ts';
+import type { Presence } from '../../core/presence.ts';
 import { COMMENT_FRAME } from '../../core/sse-frame.ts';
 import type { ConnectionRegistry } from '../streams/connection-registry.ts';
 import type { HubRequest, HubResponse } from '../http-message.ts';
@@ -49,6 +50,8 @@ export interface DashboardFeedOptions {
   readonly fanout?: LatencyWindow | undefined;
   /** Counts each dashboard under the client's stream limit. */
   readonly admission?: StreamAdmission | undefined;
+  /** With `--subscriptions`: who is connected, listed in the `topics` event. */
+  readonly presence?: Presence | undefined;
 }
 
 // Unsent bytes past which a dashboard is behind: it is skipped (sent nothing new) until it has
@@ -87,6 +90,7 @@ export class DashboardFeed {
   readonly #stallIntervals: number;
   readonly #fanout: LatencyWindow | undefined;
   readonly #admission: StreamAdmission | undefined;
+  readonly #presence: Presence | undefined;
   readonly #ring: SampleRing<SeriesName>;
   readonly #dashboards = new Set<Dashboard>();
   readonly #timer: NodeJS.Timeout;
@@ -101,6 +105,7 @@ export class DashboardFeed {
     this.#stallIntervals = options.stallIntervals ?? 30;
     this.#fanout = options.fanout;
     this.#admission = options.admission;
+    this.#presence = options.presence;
     this.#ring = new SampleRing(SERIES, options.historySamples ?? 900);
     this.#last = this.#totals();
     this.#timer = setInterval(() => {
@@ -207,7 +212,7 @@ export class DashboardFeed {
   }
 
   #activity(): DashboardActivity {
-    const presence = this.#hub.presence;
+    const presence = this.#presence;
     return {
       busiest: this.#hub.busiestTopics(BUSIEST_SHOWN),
       connected:
