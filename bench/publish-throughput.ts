@@ -64,6 +64,9 @@ interface Result {
   perSecond: number;
   p50: number;
   p99: number;
+  /** `/healthz` answered during the load: how long the hub's event loop kept others waiting. */
+  healthP99: number;
+  healthMax: number;
 }
 
 async function load(hubUrl: string, concurrency: number): Promise<Omit<Result, 'store' | 'round'>> {
@@ -90,17 +93,34 @@ async function load(hubUrl: string, concurrency: number): Promise<Omit<Result, '
       latencies.push(performance.now() - started);
     }
   });
+  // Beside the publishers, one client asks /healthz over and over: an answer can only be as quick
+  // as the hub's event loop is free, so a store that blocks the loop (a sync inside COMMIT) shows
+  // here even when throughput does not.
+  const probePool = new Pool(url.origin, { connections: 1 });
+  const health: number[] = [];
+  const probe = (async () => {
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      const response = await probePool.request({ path: '/healthz', method: 'GET' });
+      await response.body.text();
+      health.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
   const began = performance.now();
-  await Promise.all(workers);
+  await Promise.all([...workers, probe]);
   const elapsed = (performance.now() - began) / 1000;
-  await pool.close();
+  await Promise.all([pool.close(), probePool.close()]);
   latencies.sort((a, b) => a - b);
+  health.sort((a, b) => a - b);
   return {
     concurrency,
     publishes: latencies.length,
     perSecond: latencies.length / elapsed,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
+    healthP99: percentile(health, 0.99),
+    healthMax: health.at(-1) ?? 0,
   };
 }
 
@@ -129,7 +149,7 @@ async function main(): Promise<void> {
             const result = await load(hub.url, concurrency);
             results.push({ store: label, round, ...result });
             console.error(
-              `round ${round} ${label} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms`,
+              `round ${round} ${label} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms; /healthz p99 ${result.healthP99.toFixed(2)} ms max ${result.healthMax.toFixed(2)} ms`,
             );
           } finally {
             await hub.stop();
@@ -145,9 +165,9 @@ async function main(): Promise<void> {
   const labels = STORES.map((entry) => entry.label);
   const [base = 'memory', ...others] = labels;
   console.log(
-    `\n| round | concurrency | ${labels.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${labels.map((store) => `${store} p50 / p99 ms`).join(' | ')} |`,
+    `\n| round | concurrency | ${labels.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${labels.map((store) => `${store} p50 / p99 ms`).join(' | ')} | ${labels.map((store) => `${store} /healthz p99 / max ms`).join(' | ')} |`,
   );
-  console.log(`|${' --- |'.repeat(2 + labels.length * 2 + others.length)}`);
+  console.log(`|${' --- |'.repeat(2 + labels.length * 3 + others.length)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
       const row = labels.map((store) =>
@@ -163,7 +183,7 @@ async function main(): Promise<void> {
           .map((r) => ((r?.perSecond ?? 0) / (first?.perSecond ?? 1)).toFixed(2))
           .join(
             ' | ',
-          )} | ${row.map((r) => `${(r?.p50 ?? 0).toFixed(2)} / ${(r?.p99 ?? 0).toFixed(2)}`).join(' | ')} |`,
+          )} | ${row.map((r) => `${(r?.p50 ?? 0).toFixed(2)} / ${(r?.p99 ?? 0).toFixed(2)}`).join(' | ')} | ${row.map((r) => `${(r?.healthP99 ?? 0).toFixed(1)} / ${(r?.healthMax ?? 0).toFixed(1)}`).join(' | ')} |`,
       );
     }
   }
