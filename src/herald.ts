@@ -18,6 +18,8 @@ import { ClientBundle } from './http/ui/client-bundle.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { DashboardFeed } from './http/ui/dashboard-feed.ts';
 import { createHttpListener } from './http/http-listener.ts';
+import { checkNodeHttp1 } from './http/node-http1.ts';
+import type { NodeHttp1 } from './http/node-http1.ts';
 import type { RequestListener } from './http/http-listener.ts';
 import { LatencyWindow } from './http/ui/latency-window.ts';
 import { HeraldMetrics } from './http/metrics.ts';
@@ -57,6 +59,12 @@ export interface HeraldRuntime {
    * reaches, covers them all.
    */
   readonly metricsExposition?: () => Promise<string>;
+  /**
+   * How event streams reach HTTP/1.1 sockets: by default, what `checkNodeHttp1()` found this
+   * Node allows (checked once per process). `NodeHttp1.plain(reason)` keeps every stream on
+   * Node's documented API (`res.write`).
+   */
+  readonly http1?: NodeHttp1;
 }
 
 /** Builds a hub from its configuration and starts serving it. */
@@ -78,6 +86,13 @@ export async function startHerald(
       : new RateLimiter({ perSecond: config.presenceRate, burst: config.presenceBurst });
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
+  const http1 = runtime.http1 ?? (await checkNodeHttp1());
+  if (http1.fallbacks.length > 0) {
+    logger.warn(
+      { fallbacks: http1.fallbacks, node: process.version },
+      "Node's HTTP/1.1 internals are not all as Herald expects: those parts stay on Node's documented API",
+    );
+  }
 
   // The port is taken before anything is opened or created (the SQLite file and its folder):
   // a hub that cannot listen leaves nothing behind. Requests that arrive before the routes are
@@ -87,7 +102,8 @@ export async function startHerald(
     limits,
     onClientError: clientErrorHandler((code) => {
       metrics.countError(code);
-    }),
+    }, http1),
+    http1,
   });
   const port = await listener.listen(config.port, config.host);
   const releasePort = async (): Promise<void> => {
@@ -237,6 +253,7 @@ export async function startHerald(
     logger,
     ui,
     clientBundle,
+    http1,
     probeBackend: async () => {
       await backend.lastEventId();
     },

@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../core/errors.ts';
 import { HeraldError } from '../core/errors.ts';
+import type { NodeHttp1 } from './node-http1.ts';
 import { problemBody } from './problem.ts';
 
 /** What Node's HTTP parser and timers report, as Herald errors. */
@@ -27,6 +27,7 @@ const REFUSALS: Readonly<Record<string, () => HeraldError>> = {
  */
 export function clientErrorHandler(
   onRefusal: (code: ErrorCode) => void,
+  http1: NodeHttp1,
 ): (error: Error & { code?: string }, socket: Duplex) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -38,10 +39,8 @@ export function clientErrorHandler(
       new HeraldError('HERALD_ERR_MALFORMED_REQUEST', 'The request is not valid HTTP/1.1.');
     onRefusal(refusal.code);
     // Answer only if no response has begun on this connection, so the client is not sent a
-    // second status line in the middle of a first response (Node's own rule). `_httpMessage`
-    // is how Node links a socket to its in-flight response.
-    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (inFlight?.headersSent !== true) {
+    // second status line in the middle of a first response (Node's own rule).
+    if (!http1.responseBegun(socket)) {
       const body = problemBody(refusal);
       socket.write(
         `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +

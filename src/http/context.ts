@@ -8,6 +8,7 @@ import type { RateDecision, RateLimiter } from '../core/rate-limiter.ts';
 import type { ConnectionRegistry } from './streams/connection-registry.ts';
 import type { ClientBundle } from './ui/client-bundle.ts';
 import type { HeraldMetrics } from './metrics.ts';
+import type { NodeHttp1 } from './node-http1.ts';
 import type { StreamCounter } from './limits/streams-per-client.ts';
 import type { WebUi } from './ui/web-ui.ts';
 
@@ -38,6 +39,8 @@ export interface RouteContext {
   readonly clientBundle: ClientBundle;
   /** The web UI, when switched on. */
   readonly ui: WebUi | undefined;
+  /** How streams reach HTTP/1.1 sockets on this Node (node-http1.ts). */
+  readonly http1: NodeHttp1;
   /** Resolves when the history backend answers; rejects when it cannot. */
   readonly probeBackend: () => Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
+import type { NodeHttp1 } from './node-http1.ts';
 import type { ServerLimits } from './limits/server-limits.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 
@@ -38,6 +39,8 @@ export interface ListenerLimits {
   readonly limits: ServerLimits;
   /** Node's `clientError`: a request over a limit, too slow, or not HTTP (HTTP/1.1). */
   readonly onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
+  /** What Node's HTTP/1.1 internals tell of a connection (node-http1.ts). */
+  readonly http1: NodeHttp1;
 }
 
 /** The HTTP server: plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1 negotiated by ALPN. */
@@ -69,7 +72,7 @@ export function createHttpListener(
 
 function plainListener(
   handler: RequestListener,
-  { limits, onClientError }: ListenerLimits,
+  { limits, onClientError, http1 }: ListenerLimits,
 ): HttpListener {
   const server = createServer(limits, handler);
   server.on('clientError', onClientError);
@@ -80,7 +83,7 @@ function plainListener(
     close: () => close(server),
     closeIdle() {
       server.closeIdleConnections();
-      closeUnstarted(sockets);
+      closeUnstarted(sockets, http1);
     },
     closeAll() {
       server.closeAllConnections();
@@ -101,7 +104,7 @@ interface Http1Fallback {
 function secureListener(
   handler: RequestListener,
   tls: TlsCredentials,
-  { limits, onClientError }: ListenerLimits,
+  { limits, onClientError, http1 }: ListenerLimits,
   idleTimeoutMs: number,
 ): HttpListener {
   const server = createSecureServer(
@@ -153,7 +156,7 @@ function secureListener(
     close: () => close(server),
     closeIdle() {
       server.closeIdleConnections();
-      closeUnstarted(http1Sockets);
+      closeUnstarted(http1Sockets, http1);
       for (const session of sessions) session.close();
     },
     closeAll() {
@@ -216,14 +219,13 @@ function forgetFrom(sockets: Set<Socket>): (this: Socket) => void {
  * opens a spare one when a stream is aborted, nginx keeps upstream connections) holds such
  * sockets, and Node counts them as busy until the header timeout: shutdown would wait for them
  * until its own timeout cut everything. A request whose head is still arriving is cut too; it
- * was not accepted, and the client may send it again elsewhere.
+ * was not accepted, and the client may send it again elsewhere. (Where this Node does not tell
+ * which connections hold a response, they are left to Node's own timeouts.)
  */
-function closeUnstarted(sockets: Iterable<Socket>): void {
+function closeUnstarted(sockets: Iterable<Socket>, http1: NodeHttp1): void {
   for (const socket of sockets) {
-    // Node's own handle on the response a connection is serving (what closeIdleConnections
-    // reads too); a response being ended keeps it until its last byte is written.
-    const response = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
-    if (response === undefined || response === null) socket.destroy();
+    // A response being ended still counts until its last byte is written.
+    if (http1.holdsNoResponse(socket)) socket.destroy();
   }
 }
 

@@ -4,6 +4,7 @@ import { after, test } from 'node:test';
 import { resolveConfig } from '../../src/config.ts';
 import { createHttpListener } from '../../src/http/http-listener.ts';
 import { serverLimits } from '../../src/http/limits/server-limits.ts';
+import { checkNodeHttp1 } from '../../src/http/node-http1.ts';
 import { loadTlsCredentials } from '../../src/http/tls-credentials.ts';
 import { connectHttp2, http2Request } from '../support/http2-client.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
@@ -29,6 +30,7 @@ test('an HTTP/2 connection is closed once it has had no open stream for the idle
     {
       limits: serverLimits(resolveConfig({ publisherJwtKey: 'k', subscriberJwtKey: 'k' })),
       onClientError: (_, socket) => socket.destroy(),
+      http1: await checkNodeHttp1(),
     },
     idleMs,
   );

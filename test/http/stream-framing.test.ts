@@ -100,7 +100,7 @@ test('an HTTP/1.1 stream is well-formed chunked SSE, in order, ended by the last
   await hub.herald.close();
   await closed;
   assert.equal(dechunk(split(bytes()).body).ended, true);
-  // The head went once: the stream releases Node's copy of it once sent (releaseHead).
+  // The head went once: the stream releases Node's copy of it once sent (node-http1.ts).
   assert.equal(bytes().split('HTTP/1.1 ').length, 2, 'one head, never written again');
   assert.deepEqual(hub.internalErrors, []);
 });

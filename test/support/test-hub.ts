@@ -4,7 +4,7 @@ import { fetch } from 'undici';
 import { mintAccessToken, mintToken } from '../../src/auth/mint-token.ts';
 import type { MintMatcher } from '../../src/auth/mint-token.ts';
 import type { HeraldOptions } from '../../src/config.ts';
-import type { RunningHerald } from '../../src/herald.ts';
+import type { HeraldRuntime, RunningHerald } from '../../src/herald.ts';
 import { startHerald } from '../../src/herald.ts';
 
 export const TEST_KEY = 'herald-test-key-that-is-long-enough-for-hs256';
@@ -43,10 +43,14 @@ export interface PublishResult {
   readonly body: string;
 }
 
-/** Starts a real hub on port 0 (loopback) and stops it when the test ends. */
+/**
+ * Starts a real hub on port 0 (loopback) and stops it when the test ends. `runtime` adds to
+ * the hub's runtime (its logger is the test's own).
+ */
 export async function startTestHub(
   t: TestContext,
   options: Partial<HeraldOptions> = {},
+  runtime: Omit<HeraldRuntime, 'logger'> = {},
 ): Promise<TestHub> {
   // The hub's structured logs, captured: tests read them, and internal errors among them.
   const logs: Record<string, unknown>[] = [];
@@ -69,7 +73,7 @@ export async function startTestHub(
       accessTokenIssuer: TEST_ISSUER,
       ...options,
     },
-    { logger },
+    { ...runtime, logger },
   );
   t.after(() => herald.close());
   // Tokens minted here are HS256; tests of other algorithms mint their own.

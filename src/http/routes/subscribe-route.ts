@@ -34,6 +34,7 @@ function streamLimits(context: RouteContext): SseConnectionLimits {
       highWaterMark: Math.min(REPLAY_HIGH_WATER_MARK, context.config.maxUnsentBytes),
       maxUnsentBytes: context.config.maxUnsentBytes,
       budget: context.connections.unsent,
+      http1: context.http1,
       onDrop: () => {
         context.connections.droppedSlowConsumers++;
       },

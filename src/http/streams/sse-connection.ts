@@ -1,16 +1,13 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { COMMENT_FRAME } from '../../core/sse-frame.ts';
 import type { FrameSink, Subscriber } from '../../core/subscriber.ts';
-import { chunkOf } from './chunk-framing.ts';
 import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
 import type { HubResponse } from '../http-message.ts';
+import type { NodeHttp1 } from '../node-http1.ts';
 import type { ClosesWithResponse } from '../request-log.ts';
 import type { HoldsUnsentBytes, UnsentBudget } from './unsent-budget.ts';
-
-const CRLF = Buffer.from('\r\n');
 
 export interface SseConnectionLimits {
   /** Queued bytes past which a replay pauses until the socket drains. */
@@ -29,6 +26,8 @@ export interface SseConnectionLimits {
    * connection's fields say. One function shared by every stream, not closures kept by each.
    */
   readonly onClose: (connection: SseConnection) => void;
+  /** How frames reach an HTTP/1.1 socket on this Node (node-http1.ts). */
+  readonly http1: NodeHttp1;
 }
 
 /**
@@ -40,14 +39,16 @@ export interface SseConnectionLimits {
  * Every stream also counts against a bound on all streams' unsent bytes together
  * (unsent-budget.ts): past it, the streams holding the most are dropped the same way.
  *
- * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket: the bytes
+ * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket, where the
+ * Node HTTP/1.1 adapter (node-http1.ts) found at start-up that this Node allows it: the bytes
  * `res.write` would send, without its per-call cork, nextTick and three-piece writev. They are
  * queued and written by the process's flush queue (flush-queue.ts): one frame leaves as the
  * update's pre-framed chunk, shared by every subscriber (chunk-framing.ts); several frames
  * queued meanwhile leave as one chunk written as a vector (one writev), so that the frames stay
  * the ones every subscriber shares: a stalled reader holds references, not a copy of a burst.
  * `end()` still goes through the response, which writes the last chunk and keeps the connection
- * reusable.
+ * reusable. Elsewhere (HTTP/2, or a Node the adapter does not trust) frames go through
+ * `res.write`.
  */
 export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, HoldsUnsentBytes {
   readonly #res: HubResponse;
@@ -63,11 +64,12 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
   #socket: Socket | undefined;
   /** Whether the socket path wraps frames in a chunk (HTTP/1.1), or sends them bare (1.0). */
   #chunked = false;
-  /** Frames written before the head was sent (a publish racing the subscription's start). */
+  /** Frames written before the socket was taken over (a publish racing the stream's start). */
   #early: Uint8Array[] | undefined = [];
   /**
-   * Pending while the head waits in Node for the next tick (see `open`): a replay writing then
-   * is told to wait for it, so that it does not pile its history up in `#early` unbounded.
+   * Pending while the head waits in Node for the next tick (Node 26, see `NodeHttp1.afterHead`):
+   * a replay writing then is told to wait for it, so that it does not pile its history up in
+   * `#early` unbounded.
    */
   #handOver: Promise<void> | undefined;
   /** Frames waiting for the flush queue: none, one (the common case, no array), or several. */
@@ -122,21 +124,11 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const res = this.#res;
     res.writeHead(200, headers);
     res.write(COMMENT_FRAME);
-    // Node 26 keeps a response's first write (the head with it) in the response until the next
-    // tick: its write() corks the response and uncorks it in a process.nextTick. The socket may
-    // carry frames of ours only once the head is in it, so the hand-over waits for that tick,
-    // queued after Node's (frames meanwhile wait in #early, in order). Earlier lines wrote
-    // through to the socket at once.
-    if (res instanceof ServerResponse && res.writableCorked > 0) {
-      this.#handOver = new Promise<void>((resolve) => {
-        process.nextTick(() => {
-          this.#takeOver();
-          resolve();
-        });
-      });
-    } else {
+    // The socket may carry frames of ours only once the head is in it: on Node 26 that is the
+    // next tick (frames meanwhile wait in #early, in order).
+    this.#handOver = this.#limits.http1.afterHead(res, () => {
       this.#takeOver();
-    }
+    });
   }
 
   /** Takes the socket over once the head is in it, then writes what came meanwhile. */
@@ -146,13 +138,11 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const early = this.#early ?? [];
     this.#early = undefined;
     if (this.#closed) return;
-    releaseHead(res);
-    // A pipelined response waits for the one before it and has no socket yet, and a response
-    // still corked (by anyone) has not handed Node its head: both keep writing through Node,
-    // which queues in order.
-    if (res instanceof ServerResponse && res.socket !== null && res.writableCorked === 0) {
-      this.#socket = res.socket;
-      this.#chunked = res.chunkedEncoding;
+    // Undefined where frames keep going through Node, which queues them in order.
+    const socket = this.#limits.http1.takeSocket(res);
+    if (socket !== undefined) {
+      this.#socket = socket;
+      this.#chunked = this.#limits.http1.isChunked(res);
     }
     for (const frame of early) this.write(frame);
   }
@@ -199,20 +189,11 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const bytes = this.#queuedBytes;
     this.#queuedBytes = 0;
     if (this.#closed || socket.destroyed) return;
-    if (!Array.isArray(queued)) {
-      socket.write(this.#chunked ? chunkOf(queued) : queued);
-      return;
+    if (Array.isArray(queued)) {
+      this.#limits.http1.writeFrames(socket, this.#chunked, queued, bytes);
+    } else {
+      this.#limits.http1.writeFrame(socket, this.#chunked, queued);
     }
-    // A zero-size chunk would end the body.
-    if (bytes === 0) return;
-    // Several frames: one chunk holding them all, written as a vector. Corked, the socket hands
-    // the pieces to one writev; the frames are the shared ones, never concatenated into a
-    // per-stream copy that a reader who stopped reading would pin.
-    socket.cork();
-    if (this.#chunked) socket.write(Buffer.from(`${bytes.toString(16)}\r\n`, 'latin1'));
-    for (const frame of queued) socket.write(frame);
-    if (this.#chunked) socket.write(CRLF);
-    socket.uncork();
   }
 
   async drained(): Promise<void> {
@@ -258,22 +239,5 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     this.flush();
     this.#closed = true;
     this.#res.end();
-  }
-}
-
-/**
- * Node keeps an HTTP/1.1 response's head (`_header`, the string it built by concatenation,
- * ~250 bytes for a stream) for the response's life, though once it is sent (`_headerSent`) Node
- * only tests it for truthiness (headersSent, writeHead, setHeader, end: checked in Node 20's
- * _http_outgoing and _http_server). An idle stream would hold it for hours: replace it by a short
- * constant, which every stream shares. Before it is sent, or where Node stores it differently,
- * this does nothing.
- */
-const SENT_HEAD = 'HTTP/1.1 (head sent)\r\n\r\n';
-
-function releaseHead(res: HubResponse): void {
-  const internals = res as { _header?: unknown; _headerSent?: unknown };
-  if (internals._headerSent === true && typeof internals._header === 'string') {
-    internals._header = SENT_HEAD;
   }
 }
