@@ -81,6 +81,12 @@ const configRules = [
     'index.ts',
   ]),
 ];
+const optionsRules = [
+  layers(
+    'options/ declares and checks the configuration: it never reaches the CLI or the client SDK.',
+    ['cli', 'client', 'herald.ts', 'index.ts'],
+  ),
+];
 const httpRules = [
   layers(
     'http/ imports core/, auth/ and the config types; it never reaches a backend, the CLI or the client SDK.',
@@ -147,6 +153,7 @@ export default tseslint.config(
   { files: ['src/backends/**'], rules: restrict(backendRules) },
   { files: ['src/auth/**'], rules: restrict(authRules) },
   { files: ['src/config.ts'], rules: restrict(configRules) },
+  { files: ['src/options/**'], rules: restrict(optionsRules) },
   { files: ['src/http/**'], rules: restrict(httpRules) },
   {
     files: ['src/http/**'],

@@ -1,4 +1,7 @@
+import type { JwtAlgorithm } from './options/jwt-algorithms.ts';
 import type { ProtocolSupport } from './core/dialect.ts';
+import { checkConfig } from './options/check-config.ts';
+import { DEFAULT_SQLITE_PATH } from './options/store-value.ts';
 
 /**
  * Herald's configuration: typed once, defaulted once. The CLI fills it from flags and
@@ -148,24 +151,9 @@ export interface HeraldConfig {
   readonly protocol: ProtocolSupport;
 }
 
-/** The JWS algorithms Herald verifies (and `herald token` signs with). */
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
-
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+export { DEFAULT_REDIS_PREFIX, DEFAULT_SQLITE_PATH } from './options/store-value.ts';
+export { JWT_ALGORITHMS } from './options/jwt-algorithms.ts';
+export type { JwtAlgorithm } from './options/jwt-algorithms.ts';
 
 /**
  * Where the key that verifies one role's tokens comes from:
@@ -219,9 +207,6 @@ export type StoreConfig =
       readonly minReplicasTimeoutMs?: number | undefined;
     };
 
-/** The key prefix of the Redis store unless told otherwise. */
-export const DEFAULT_REDIS_PREFIX = 'herald:';
-
 /**
  * A certificate and its private key. Each is PEM text (it starts with `-----BEGIN`) or the path
  * of a PEM file, read once at start-up. `cert` may hold the whole chain, leaf first. The key
@@ -231,9 +216,6 @@ export interface TlsConfig {
   readonly cert: string;
   readonly key: string;
 }
-
-/** Where `herald serve` keeps its data unless told otherwise, relative to the working directory. */
-export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';
 
 export const DEFAULTS = Object.freeze({
   port: 3000,
@@ -289,7 +271,20 @@ export type HeraldOptions = {
     readonly jwtAlgorithm?: JwtAlgorithm | undefined;
   };
 
+/**
+ * The configuration `startHerald()` runs with: the options given, defaults for the others,
+ * checked against every option's bounds (the same check `herald serve` makes).
+ *
+ * @throws ConfigError naming the option at fault and the value given
+ */
 export function resolveConfig(options: HeraldOptions): HeraldConfig {
+  const config = withDefaults(options);
+  checkConfig(config);
+  return config;
+}
+
+/** The options given and defaults for the others, not checked: `resolveConfig` checks them. */
+export function withDefaults(options: HeraldOptions): HeraldConfig {
   const { jwtAlgorithm, ...rest } = options;
   const corsOrigins = rest.corsOrigins ?? DEFAULTS.corsOrigins;
   const algorithm = jwtAlgorithm ?? DEFAULTS.publisherJwtAlgorithm;

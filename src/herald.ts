@@ -72,12 +72,12 @@ export async function startHerald(
   options: HeraldOptions,
   runtime: HeraldRuntime = {},
 ): Promise<RunningHerald> {
+  // Every option is checked against its bounds first, as `herald serve` checks its flags.
   const config = resolveConfig(options);
   // Keys and certificate are loaded and checked first: a bad one stops start-up before anything
   // is opened.
   const verifier = createTokenVerifier(verificationOptions(config));
   const tls = config.tls === null ? null : loadTlsCredentials(config.tls);
-  // Limits are checked before anything is opened too.
   const limits = serverLimits(config);
   const trustedProxies = trustedProxySet(config.trustedProxies);
   const presenceRate =

@@ -1,6 +1,7 @@
 export { startHerald } from './herald.ts';
 export type { HeraldRuntime, RunningHerald } from './herald.ts';
 export { DEFAULTS, resolveConfig } from './config.ts';
+export { ConfigError } from './options/config-error.ts';
 export type {
   HeraldConfig,
   HeraldOptions,

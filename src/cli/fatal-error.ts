@@ -1,6 +1,6 @@
 import { StoreOpenError } from '../backends/store-open-error.ts';
 import { CommandFailure } from './command-failure.ts';
-import { OptionError } from './option-reading.ts';
+import { ConfigError } from '../options/config-error.ts';
 
 /** How a failure that stops Herald is told to the operator. */
 export interface FatalError {
@@ -16,7 +16,7 @@ export interface FatalError {
  */
 export function describeFatal(error: unknown): FatalError {
   if (error instanceof CommandFailure) return { message: error.message, exitCode: error.exitCode };
-  if (error instanceof OptionError || error instanceof StoreOpenError) {
+  if (error instanceof ConfigError || error instanceof StoreOpenError) {
     return { message: error.message, exitCode: 2 };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -1,28 +1,42 @@
-import type { PickOption } from './option-reading.ts';
+import { option } from '../options/option-table.ts';
+import type { OptionSpec } from '../options/option-table.ts';
+import { opaque, text } from '../options/value-kinds.ts';
+import { optionHelp } from './option-help.ts';
 import { OptionError } from './option-reading.ts';
-
-/** The flags `herald publish` and `herald subscribe` share: which hub, which token. */
-export const HUB_FLAGS = {
-  hub: { type: 'string' },
-  token: { type: 'string' },
-} as const;
-
-export type HubFlag = keyof typeof HUB_FLAGS;
+import { flagTable, pickerOf } from './option-sources.ts';
+import type { GivenOptions } from './option-sources.ts';
 
 /** Where `herald serve` listens by default, so that the two work together with no flag. */
 export const DEFAULT_HUB_URL = 'http://localhost:3000/.well-known/mercure';
 
-export const HUB_HELP = `  --hub <url>                the hub URL (any Mercure hub)        HERALD_HUB_URL
-                             (${DEFAULT_HUB_URL})
-  --token <jwt>              bearer token (development mode prints one)   HERALD_TOKEN`;
+/** The options `herald publish` and `herald subscribe` share: which hub, which token. */
+export const HUB_OPTIONS: readonly OptionSpec[] = [
+  option({
+    flag: 'hub',
+    variable: 'HERALD_HUB_URL',
+    kind: text({ placeholder: '<url>' }),
+    help: 'the hub URL (any Mercure hub)',
+    defaultText: DEFAULT_HUB_URL,
+  }),
+  option({
+    flag: 'token',
+    kind: opaque('<jwt>'),
+    help: 'bearer token (development mode prints one)',
+  }),
+];
+
+export const HUB_FLAGS = flagTable(HUB_OPTIONS);
+
+export const HUB_HELP = optionHelp(HUB_OPTIONS);
 
 export interface HubOptions {
   readonly hubUrl: URL;
   readonly token: string | undefined;
 }
 
-export function parseHubOptions(pick: PickOption<HubFlag>): HubOptions {
-  const [name, value] = pick('hub', 'HERALD_HUB_URL') ?? ['--hub', DEFAULT_HUB_URL];
+export function parseHubOptions(given: GivenOptions): HubOptions {
+  const pick = pickerOf(given);
+  const [name, value] = pick('hub') ?? ['--hub', DEFAULT_HUB_URL];
   let hubUrl: URL;
   try {
     hubUrl = new URL(value);
@@ -36,7 +50,7 @@ export function parseHubOptions(pick: PickOption<HubFlag>): HubOptions {
       `${name} must be an http(s) URL such as ${DEFAULT_HUB_URL}; got "${value}".`,
     );
   }
-  return { hubUrl, token: pick('token', 'HERALD_TOKEN')?.[1] };
+  return { hubUrl, token: pick('token')?.[1] };
 }
 
 /**

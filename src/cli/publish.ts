@@ -1,8 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { CommandFailure } from './command-failure.ts';
-import { describeRefusal, HUB_FLAGS, HUB_HELP, parseHubOptions } from './hub-options.ts';
-import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
+import {
+  describeRefusal,
+  HUB_FLAGS,
+  HUB_HELP,
+  HUB_OPTIONS,
+  parseHubOptions,
+} from './hub-options.ts';
+import { OptionError, parseFlags } from './option-reading.ts';
+import { givenOptions } from './option-sources.ts';
 
 const FLAGS = {
   ...HUB_FLAGS,
@@ -48,7 +55,7 @@ export async function publishFromArgs(
 ): Promise<string> {
   const values = parseFlags(argv, FLAGS);
   if (values.help === true) return 'help';
-  const { hubUrl, token } = parseHubOptions(optionPicker(values, env));
+  const { hubUrl, token } = parseHubOptions(givenOptions(HUB_OPTIONS, values, env));
   const topics = values.topic ?? [];
   if (topics.length === 0) {
     throw new OptionError(`--topic is required: the topic to publish to.\n\n${PUBLISH_HELP}`);

@@ -1,8 +1,9 @@
 import { subscribe } from '../client/index.ts';
 import type { HeraldClientError, HeraldEvent } from '../client/index.ts';
 import { CommandFailure } from './command-failure.ts';
-import { HUB_FLAGS, HUB_HELP, parseHubOptions } from './hub-options.ts';
-import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
+import { HUB_FLAGS, HUB_HELP, HUB_OPTIONS, parseHubOptions } from './hub-options.ts';
+import { OptionError, parseFlags } from './option-reading.ts';
+import { givenOptions } from './option-sources.ts';
 
 const FLAGS = {
   ...HUB_FLAGS,
@@ -56,7 +57,7 @@ export async function subscribeFromArgs(
 ): Promise<'help' | 'done'> {
   const values = parseFlags(argv, FLAGS);
   if (values.help === true) return 'help';
-  const { hubUrl, token } = parseHubOptions(optionPicker(values, env));
+  const { hubUrl, token } = parseHubOptions(givenOptions(HUB_OPTIONS, values, env));
   const topics = values.topic ?? [];
   const match = values.match ?? [];
   const patterns = values['match-urlpattern'] ?? [];

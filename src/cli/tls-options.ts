@@ -1,27 +1,16 @@
 import type { TlsConfig } from '../config.ts';
 import { loadTlsCredentials, TlsCredentialsError } from '../http/tls-credentials.ts';
 import { OptionError } from './option-reading.ts';
-import type { PickOption } from './option-reading.ts';
-
-export const TLS_FLAGS = {
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-} as const;
-
-export type TlsFlag = keyof typeof TLS_FLAGS;
-
-export const TLS_HELP = `  --tls-cert <file>          serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (chain)
-                                                                   HERALD_TLS_CERT
-  --tls-key <file>           the certificate's PEM private key (unencrypted)   HERALD_TLS_KEY`;
+import type { PickGiven } from './option-sources.ts';
 
 /**
  * Reads the certificate and key flags: both or neither. Both are loaded as the hub will, so a
  * missing file, or a key that is not the certificate's, stops start-up with a message naming
  * the flag.
  */
-export function parseTlsOptions(pick: PickOption<TlsFlag>): TlsConfig | undefined {
-  const cert = pick('tls-cert', 'HERALD_TLS_CERT');
-  const key = pick('tls-key', 'HERALD_TLS_KEY');
+export function parseTlsOptions(pick: PickGiven): TlsConfig | undefined {
+  const cert = pick('tls-cert');
+  const key = pick('tls-key');
   if (cert === undefined) {
     if (key === undefined) return undefined;
     throw halfAPair(key[0], '--tls-cert (HERALD_TLS_CERT)');

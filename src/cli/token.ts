@@ -3,8 +3,10 @@ import { mintAccessToken, mintToken } from '../auth/mint-token.ts';
 import type { MintMatcher } from '../auth/mint-token.ts';
 import { asOptionError, parseJwtOptions, SIGNING_FLAGS } from './jwt-options.ts';
 import type { RoleJwtOptions } from './jwt-options.ts';
-import { OptionError, optionPicker, parseFlags } from './option-reading.ts';
-import { duration } from './serve-options.ts';
+import { OptionError, parseFlags } from './option-reading.ts';
+import { readDuration } from '../options/value-kinds.ts';
+import { ACCESS_TOKEN_OPTIONS, SIGNING_OPTIONS } from '../options/option-table.ts';
+import { givenOptions, pickerOf } from './option-sources.ts';
 
 const FLAGS = {
   ...SIGNING_FLAGS,
@@ -58,6 +60,11 @@ publisher key, for --subscribe with the subscriber key):
 
 A JWKS URL holds public keys only, so it cannot sign: herald token needs the private key.`;
 
+/** The draft-08 claims `herald token` takes from `herald serve`'s options when its own are not given. */
+const CLAIM_OPTIONS = ACCESS_TOKEN_OPTIONS.filter(
+  ({ flag }) => flag === 'resource-identifier' || flag === 'access-token-issuer',
+);
+
 const DEFAULT_TTL_MS = 3_600_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -67,8 +74,9 @@ export async function mintTokenFromArgs(argv: readonly string[], env: Env): Prom
   const values = parseFlags(argv, FLAGS);
   if (values.help === true) return 'help';
 
-  const pick = optionPicker(values, env);
-  const jwt = parseJwtOptions(pick);
+  const given = givenOptions([...SIGNING_OPTIONS, ...CLAIM_OPTIONS], values, env);
+  const pick = pickerOf(given);
+  const jwt = parseJwtOptions(given);
   const protocol = values.protocol ?? '08';
   if (protocol !== '07' && protocol !== '08') {
     throw new OptionError(`--protocol must be 07 or 08; got "${protocol}".`);
@@ -116,7 +124,7 @@ export async function mintTokenFromArgs(argv: readonly string[], env: Env): Prom
     throw error instanceof JwtKeyError ? asOptionError(error, role) : error;
   }
 
-  const ttl = values.ttl === undefined ? DEFAULT_TTL_MS : duration(values.ttl, '--ttl');
+  const ttl = values.ttl === undefined ? DEFAULT_TTL_MS : readDuration(values.ttl, '--ttl');
   if (ttl < 1000) throw new OptionError(`--ttl must be at least 1s; got "${values.ttl ?? ''}".`);
   let payload: unknown;
   if (values.payload !== undefined) {
@@ -128,8 +136,8 @@ export async function mintTokenFromArgs(argv: readonly string[], env: Env): Prom
   }
 
   if (protocol === '08') {
-    const audience = jwt.audience ?? pick('resource-identifier', 'HERALD_RESOURCE_IDENTIFIER')?.[1];
-    const issuer = jwt.issuer ?? pick('access-token-issuer', 'HERALD_ACCESS_TOKEN_ISSUER')?.[1];
+    const audience = jwt.audience ?? pick('resource-identifier')?.[1];
+    const issuer = jwt.issuer ?? pick('access-token-issuer')?.[1];
     if (issuer === undefined) {
       throw new OptionError(
         'A draft-08 access token needs its issuer: --jwt-issuer or --access-token-issuer, the "iss" herald serve trusts with this key.',

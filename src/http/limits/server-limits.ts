@@ -24,12 +24,9 @@ const MAX_CHECK_INTERVAL_MS = 30_000;
  * stream's request is complete once its headers are in, so these never cut a stream.
  */
 export function serverLimits(config: HeraldConfig): ServerLimits {
+  // checkConfig (src/options/check-config.ts) has made sure that the headers timeout does not
+  // exceed the request timeout.
   const requestTimeout = config.requestTimeoutMs ?? 0;
-  if (requestTimeout !== 0 && config.headersTimeoutMs > requestTimeout) {
-    throw new RangeError(
-      `headersTimeoutMs (${config.headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeout}).`,
-    );
-  }
   const shortest = requestTimeout === 0 ? config.headersTimeoutMs : requestTimeout;
   return {
     maxHeaderSize: config.maxHeaderBytes,
