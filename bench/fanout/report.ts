@@ -5,6 +5,23 @@ export interface Result {
   /** Subscribers connected and answered 200. */
   readonly held: number;
   readonly kbPerIdleSubscriber: number;
+  /** First connect → last response head, all client processes (wall clock: load-sensitive). */
+  readonly connectSeconds: number;
+  /** Server CPU (utime + stime) while the subscribers connected, per subscriber held. */
+  readonly cpuMicrosPerSubscribe: number;
+  /** The reconnect storm (run.ts `--storm`), when run. */
+  readonly storm?: {
+    /** Subscribers answered 200 again. */
+    readonly resumed: number;
+    /** Storm start → the last response head. */
+    readonly headsSeconds: number;
+    /** Storm start → the last subscriber has every event it missed. */
+    readonly allLiveSeconds: number;
+    /** Server CPU per resumed subscriber: accept, history lookup, replay. */
+    readonly cpuMicrosPerResume: number;
+    /** Share of subscribers that got every missed event, in order, once. */
+    readonly complete: number;
+  };
   /** Server CPU per delivery in the back-to-back phase. */
   readonly cpuMicrosPerDelivery: number;
   /** Server CPU per delivery in the paced phase: one update at a time, nothing to coalesce. */
@@ -31,6 +48,23 @@ export function renderMarkdown(results: readonly Result[]): string {
   return [
     '| target | subscribers | held | KB per idle subscriber | server CPU µs per delivery | paced CPU µs per delivery | deliveries/s | fan-out p50 / p99 ms | latency p50 / p99 / p999 ms | complete |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** The cost of connections: subscribing, holding idle, and resuming all at once. */
+export function renderConnectionMarkdown(results: readonly Result[]): string {
+  const rows = results.map((r) => {
+    const s = r.storm;
+    const storm =
+      s === undefined
+        ? '– | – | – | –'
+        : `${s.resumed} | ${f(s.headsSeconds, 2)} / ${f(s.allLiveSeconds, 2)} | ${f(s.cpuMicrosPerResume, 0)} | ${f(s.complete * 100)}%`;
+    return `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 2)} | ${f(r.cpuMicrosPerSubscribe, 0)} | ${f(r.kbPerIdleSubscriber)} | ${storm} |`;
+  });
+  return [
+    '| target | held | connect s | server CPU µs per subscribe | KB per idle subscriber | storm: resumed | storm: heads / all live s | storm: server CPU µs per resume | storm: complete |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }

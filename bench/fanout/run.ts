@@ -11,11 +11,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, rssBytes } from '../support/proc.ts';
-import { renderMarkdown, renderSvg } from './report.ts';
+import { renderConnectionMarkdown, renderMarkdown, renderSvg } from './report.ts';
 import type { Result } from './report.ts';
 import type { RunningTarget, TargetName } from './targets.ts';
 import { startTarget } from './targets.ts';
-import type { WorkerConfig, WorkerReport } from './subscriber-worker.ts';
+import type { ConnectTimes, WorkerConfig, WorkerReport } from './subscriber-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +27,9 @@ const { values } = parseArgs({
     // one-time costs (JIT, first write on each socket). 0 keeps them in the figures.
     warmup: { type: 'string', default: '0' },
     burst: { type: 'string', default: '100' },
+    // The reconnect storm: every subscriber cut, this many events published meanwhile, then
+    // everyone back at once with Last-Event-ID. 0 skips it.
+    storm: { type: 'string', default: '5' },
     out: { type: 'string', default: '.bench' },
   },
 });
@@ -36,6 +39,7 @@ const WORKERS = Number(values.workers);
 const PACED_EVENTS = Number(values.paced);
 const WARMUP_EVENTS = Number(values.warmup);
 const BURST_EVENTS = Number(values.burst);
+const STORM_EVENTS = Number(values.storm);
 const PAD = 'x'.repeat(80); // payloads of about 130 bytes
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,7 +50,7 @@ interface Worker {
   request<T>(message: object, reply: string): Promise<T>;
 }
 
-function startWorker(config: WorkerConfig): { worker: Worker; connected: Promise<number> } {
+function startWorker(config: WorkerConfig): { worker: Worker; connected: Promise<ConnectTimes> } {
   const child = fork(
     fileURLToPath(new URL('subscriber-worker.ts', import.meta.url)),
     [JSON.stringify(config)],
@@ -56,10 +60,10 @@ function startWorker(config: WorkerConfig): { worker: Worker; connected: Promise
     },
   );
   const waiters = new Map<string, (value: unknown) => void>();
-  let onConnected: (n: number) => void = () => undefined;
-  const connected = new Promise<number>((resolve) => (onConnected = resolve));
-  child.on('message', (message: { type: string; connected?: number; report?: WorkerReport }) => {
-    if (message.type === 'connected') onConnected(message.connected ?? 0);
+  let onConnected: (times: ConnectTimes) => void = () => undefined;
+  const connected = new Promise<ConnectTimes>((resolve) => (onConnected = resolve));
+  child.on('message', (message: { type: string; report?: WorkerReport } & ConnectTimes) => {
+    if (message.type === 'connected') onConnected(message);
     const waiter = waiters.get(message.type);
     waiters.delete(message.type);
     waiter?.(message.report ?? message);
@@ -130,6 +134,9 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
   try {
     await sleep(500);
     const rssBefore = rssBytes(target.pid);
+    // Nothing else reaches the server while the subscribers connect: its CPU time meanwhile is
+    // what accepting them cost, whatever else the (shared) machine was doing.
+    const cpuBeforeConnect = cpuSeconds(target.pid);
     const perWorker = Math.ceil(subscribers / WORKERS);
     const started = [];
     for (let w = 0; w < WORKERS; w++) {
@@ -140,6 +147,7 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
         port: target.port,
         path: target.subscribePath,
         headers: target.subscribeHeaders,
+        ...(target.subscriberTokenKey !== undefined && { tokenKey: target.subscriberTokenKey }),
         count: Math.min(perWorker, subscribers - w * perWorker),
         sourceAddresses: [0, 1, 2, 3].map(
           (k) => `127.0.${1 + ((base + k) >> 8)}.${(base + k) % 256 || 1}`,
@@ -148,7 +156,11 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
       workers.push(worker);
       started.push(connected);
     }
-    const held = (await Promise.all(started)).reduce((a, b) => a + b, 0);
+    const opened = await Promise.all(started);
+    const cpuAfterConnect = cpuSeconds(target.pid);
+    const held = opened.reduce((sum, times) => sum + times.connected, 0);
+    const connectSeconds =
+      (Math.max(...opened.map((t) => t.lastAt)) - Math.min(...opened.map((t) => t.firstAt))) / 1000;
     await sleep(2_000);
     const rssIdle = rssBytes(target.pid);
 
@@ -197,6 +209,8 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
     const burst = merge(await reports(workers, BURST_EVENTS));
     const lastDelivery = Math.max(...burst.lastArrival.values());
 
+    const storm = STORM_EVENTS > 0 ? await reconnectStorm(target, workers, held) : undefined;
+
     const at = (q: number) =>
       fanout[Math.min(fanout.length - 1, Math.ceil(q * fanout.length) - 1)] ?? Number.NaN;
     return {
@@ -204,6 +218,9 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
       subscribers,
       held,
       kbPerIdleSubscriber: (rssIdle - rssBefore) / Math.max(1, held) / 1024,
+      connectSeconds,
+      cpuMicrosPerSubscribe: ((cpuAfterConnect - cpuBeforeConnect) * 1e6) / Math.max(1, held),
+      ...(storm !== undefined && { storm }),
       cpuMicrosPerDelivery: ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, burst.deliveries),
       pacedCpuMicrosPerDelivery:
         ((pacedCpuAfter - pacedCpuBefore) * 1e6) / Math.max(1, paced.deliveries),
@@ -222,6 +239,39 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
   }
 }
 
+/**
+ * Every subscriber cut at once; STORM_EVENTS published while they are away; then all back at
+ * once, each with `Last-Event-ID` set to the last id it received. "All live again" is when the
+ * last subscriber has every missed event (each resume does its history lookup and replay).
+ */
+async function reconnectStorm(
+  target: RunningTarget,
+  workers: Worker[],
+  held: number,
+): Promise<NonNullable<Result['storm']>> {
+  await Promise.all(workers.map((w) => w.request({ type: 'disconnect' }, 'disconnected')));
+  await sleep(1_000);
+  const firstSeq = 200_000;
+  for (let i = 0; i < STORM_EVENTS; i++) await target.publish(payload(firstSeq + i));
+  await Promise.all(workers.map((w) => w.request({ type: 'reset', firstSeq }, 'reset-done')));
+  const cpuBefore = cpuSeconds(target.pid);
+  const began = now();
+  const heads = await Promise.all(
+    workers.map((w) => w.request<ConnectTimes>({ type: 'reconnect' }, 'reconnected')),
+  );
+  await settle(workers, held * STORM_EVENTS, 60_000);
+  const cpuAfter = cpuSeconds(target.pid);
+  const replay = merge(await reports(workers, STORM_EVENTS));
+  const resumed = heads.reduce((sum, h) => sum + h.connected, 0);
+  return {
+    resumed,
+    headsSeconds: (Math.max(...heads.map((h) => h.lastAt)) - began) / 1000,
+    allLiveSeconds: (Math.max(0, ...replay.lastArrival.values()) - began) / 1000,
+    cpuMicrosPerResume: ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, resumed),
+    complete: replay.complete / Math.max(1, held),
+  };
+}
+
 const results: Result[] = [];
 for (const subscribers of SUBSCRIBER_COUNTS) {
   for (const name of TARGETS) {
@@ -236,4 +286,5 @@ const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
 writeFileSync(`${values.out}/fanout-${stamp}.json`, JSON.stringify(results, null, 2));
 writeFileSync(`${values.out}/fanout-${stamp}.svg`, renderSvg(results));
 console.log(renderMarkdown(results));
+console.log(`\n${renderConnectionMarkdown(results)}`);
 console.log(`\nJSON and SVG plot in ${values.out}/fanout-${stamp}.{json,svg}`);

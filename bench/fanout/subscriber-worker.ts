@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { mintToken } from '../../src/auth/mint-token.ts';
 
 export interface WorkerConfig {
   readonly host: string;
@@ -17,6 +18,19 @@ export interface WorkerConfig {
   readonly sourceAddresses: readonly string[];
   /** Upper bound on new connections per second from this process (default: waves only). */
   readonly connectsPerSecond?: number;
+  /**
+   * When set, every connection presents its own subscriber token (HS256 with this key, its own
+   * `sub`, one hour to live), minted before connecting: the hub verifies a token per subscribe,
+   * as it does in production, and no two connections share a verification.
+   */
+  readonly tokenKey?: string;
+}
+
+/** When this process's connections opened: the first connect and the last response head. */
+export interface ConnectTimes {
+  readonly connected: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
 export interface WorkerReport {
@@ -47,6 +61,9 @@ let deliveries = 0;
 let firstSeq = 0;
 let connected = 0;
 let closed = 0;
+let firstAt = Number.POSITIVE_INFINITY;
+let lastAt = 0;
+let tokens: string[] = [];
 
 interface Connection {
   socket: Socket;
@@ -54,7 +71,12 @@ interface Connection {
   received: number;
   nextSeq: number;
   inOrder: boolean;
+  /** The last `id:` this connection received: what it resumes after (Last-Event-ID). */
+  lastId: string | undefined;
 }
+
+// An event's id line: Herald's `urn:uuid:…`, nchan's `<time>:<tag>`.
+const ID_LINE = /(?:^|\n)id: ?([^\r\n]*)\r?\n/g;
 
 function onData(connection: Connection, chunk: Buffer): void {
   const text = connection.tail + chunk.toString('latin1');
@@ -75,28 +97,50 @@ function onData(connection: Connection, chunk: Buffer): void {
     lastArrival.set(seq, Math.max(lastArrival.get(seq) ?? 0, at));
     perEvent.set(seq, (perEvent.get(seq) ?? 0) + 1);
   }
+  ID_LINE.lastIndex = 0;
+  for (let match = ID_LINE.exec(text); match !== null; match = ID_LINE.exec(text)) {
+    connection.lastId = match[1];
+  }
   // Keep an incomplete sample for the next chunk; drop what was read (bounded memory).
   const rest = text.slice(consumed);
   connection.tail = rest.length > 512 ? rest.slice(-512) : rest;
 }
 
-function open(index: number): Promise<void> {
+const HEADERS = Object.entries(config.headers)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
+
+/** Opens connection `index` (again, resuming after `lastId` when given). */
+function open(index: number, lastId?: string): Promise<void> {
   return new Promise((resolve) => {
     const localAddress = config.sourceAddresses[index % config.sourceAddresses.length];
+    firstAt = Math.min(firstAt, now());
     const socket = connect({ host: config.host, port: config.port, localAddress });
-    const connection: Connection = { socket, tail: '', received: 0, nextSeq: 0, inOrder: true };
-    connections.push(connection);
+    const connection: Connection = {
+      socket,
+      tail: '',
+      received: 0,
+      nextSeq: firstSeq,
+      inOrder: true,
+      lastId,
+    };
+    connections[index] = connection;
     let answered = false;
     socket.on('connect', () => {
-      const headers = Object.entries(config.headers)
-        .map(([name, value]) => `${name}: ${value}\r\n`)
-        .join('');
-      socket.write(`GET ${config.path} HTTP/1.1\r\nHost: ${config.host}\r\n${headers}\r\n`);
+      const token = tokens[index];
+      const authorization = token === undefined ? '' : `Authorization: Bearer ${token}\r\n`;
+      const resume = lastId === undefined ? '' : `Last-Event-ID: ${lastId}\r\n`;
+      socket.write(
+        `GET ${config.path} HTTP/1.1\r\nHost: ${config.host}\r\n${HEADERS}${authorization}${resume}\r\n`,
+      );
     });
     socket.on('data', (chunk: Buffer) => {
       if (!answered) {
         answered = true;
-        if (chunk.toString('latin1', 0, 12).includes(' 200')) connected++;
+        if (chunk.toString('latin1', 0, 12).includes(' 200')) {
+          connected++;
+          lastAt = Math.max(lastAt, now());
+        }
         resolve();
       }
       onData(connection, chunk);
@@ -113,13 +157,16 @@ function open(index: number): Promise<void> {
   });
 }
 
-async function openAll(): Promise<void> {
+async function openAll(resume = false): Promise<void> {
   // Connect in waves so the server's accept queue never overflows.
   const WAVE = 250;
   const began = Date.now();
+  const lastIds = resume ? connections.map((c) => c.lastId) : [];
   for (let start = 0; start < config.count; start += WAVE) {
     const wave = [];
-    for (let i = start; i < Math.min(config.count, start + WAVE); i++) wave.push(open(i));
+    for (let i = start; i < Math.min(config.count, start + WAVE); i++) {
+      wave.push(open(i, lastIds[i]));
+    }
     await Promise.all(wave);
     // A bounded connection rate: the next wave waits until it is due.
     if (config.connectsPerSecond !== undefined && config.connectsPerSecond > 0) {
@@ -156,11 +203,47 @@ process.on('message', (message: { type: string; firstSeq?: number; events?: numb
     process.send?.({ type: 'report', report });
   } else if (message.type === 'count') {
     process.send?.({ type: 'count', deliveries, connected, closed });
+  } else if (message.type === 'disconnect') {
+    // Every connection cut at once, as a restarted node or a network blip does; each keeps
+    // its last id to resume after.
+    const gone = connections
+      .filter((c) => !c.socket.destroyed)
+      .map((c) => new Promise((resolve) => c.socket.once('close', resolve)));
+    for (const connection of connections) connection.socket.destroy();
+    void Promise.all(gone).then(() => {
+      process.send?.({ type: 'disconnected', closed });
+    });
+  } else if (message.type === 'reconnect') {
+    // Everyone back at once (in waves of 250, as fast as the server answers), each with
+    // Last-Event-ID: the head time is when each was accepted again.
+    connected = 0;
+    closed = 0;
+    firstAt = Number.POSITIVE_INFINITY;
+    lastAt = 0;
+    void openAll(true).then(() => {
+      const times: ConnectTimes = { connected, firstAt, lastAt };
+      process.send?.({ type: 'reconnected', ...times });
+    });
   } else if (message.type === 'stop') {
     for (const connection of connections) connection.socket.destroy();
     process.exit(0);
   }
 });
 
+if (config.tokenKey !== undefined) {
+  const key = config.tokenKey;
+  tokens = await Promise.all(
+    Array.from({ length: config.count }, (_, i) =>
+      mintToken({
+        key,
+        algorithm: 'HS256',
+        subscribe: ['bench'],
+        ttlSeconds: 3600,
+        payload: { client: `${process.pid}-${i}` },
+      }),
+    ),
+  );
+}
 await openAll();
-process.send?.({ type: 'connected', connected });
+const times: ConnectTimes = { connected, firstAt, lastAt };
+process.send?.({ type: 'connected', ...times });

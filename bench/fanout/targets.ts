@@ -16,11 +16,14 @@ export interface RunningTarget {
   readonly port: number;
   readonly subscribePath: string;
   readonly subscribeHeaders: Record<string, string>;
+  /** Set when each subscriber presents its own token, signed with this key (see the worker). */
+  readonly subscriberTokenKey?: string;
   publish(payload: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-export type TargetName = 'herald' | 'node' | 'nchan';
+/** `herald-token`: the same hub, each subscriber presenting its own token (verified per subscribe). */
+export type TargetName = 'herald' | 'herald-token' | 'node' | 'nchan';
 
 const ROOT = new URL('../../', import.meta.url);
 const KEY = 'fanout-benchmark-key-at-least-32-bytes-long';
@@ -95,8 +98,11 @@ function publisher(
 /** Starts a target on CPU `cpu`. */
 export async function startTarget(name: TargetName, cpu: string): Promise<RunningTarget> {
   switch (name) {
-    case 'herald': {
-      const cli = fileURLToPath(new URL('dist/cli/main.js', ROOT));
+    case 'herald':
+    case 'herald-token': {
+      // BENCH_HERALD_CLI measures another build (e.g. main's, for a before/after in one run).
+      const cli =
+        process.env['BENCH_HERALD_CLI'] ?? fileURLToPath(new URL('dist/cli/main.js', ROOT));
       const child = pinned(
         cpu,
         process.execPath,
@@ -141,6 +147,7 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
         port,
         subscribePath: '/.well-known/mercure?topic=bench',
         subscribeHeaders: {},
+        ...(name === 'herald-token' && { subscriberTokenKey: KEY }),
         publish: pub.publish,
         async stop() {
           await pub.close();
