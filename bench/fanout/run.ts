@@ -209,7 +209,8 @@ async function measure(name: TargetName, subscribers: number): Promise<Result> {
     const burst = merge(await reports(workers, BURST_EVENTS));
     const lastDelivery = Math.max(...burst.lastArrival.values());
 
-    const storm = STORM_EVENTS > 0 ? await reconnectStorm(target, workers, held) : undefined;
+    const storm =
+      STORM_EVENTS > 0 && target.resumes ? await reconnectStorm(target, workers, held) : undefined;
 
     const at = (q: number) =>
       fanout[Math.min(fanout.length - 1, Math.ceil(q * fanout.length) - 1)] ?? Number.NaN;

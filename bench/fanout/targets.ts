@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export interface RunningTarget {
   readonly port: number;
   readonly subscribePath: string;
   readonly subscribeHeaders: Record<string, string>;
+  /** Whether it keeps history and resumes after `Last-Event-ID` (the reconnect storm needs it). */
+  readonly resumes: boolean;
   /** Set when each subscriber presents its own token, signed with this key (see the worker). */
   readonly subscriberTokenKey?: string;
   publish(payload: string): Promise<void>;
@@ -147,6 +149,7 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
         port,
         subscribePath: '/.well-known/mercure?topic=bench',
         subscribeHeaders: {},
+        resumes: true,
         ...(name === 'herald-token' && { subscriberTokenKey: KEY }),
         publish: pub.publish,
         async stop() {
@@ -166,6 +169,8 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
         port,
         subscribePath: '/sub',
         subscribeHeaders: {},
+        // No ids, no history: nothing to resume.
+        resumes: false,
         publish: pub.publish,
         async stop() {
           await pub.close();
@@ -177,7 +182,15 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
       const dir = join(tmpdir(), `herald-bench-nchan-${process.pid}`);
       mkdirSync(join(dir, 'tmp'), { recursive: true });
       const port = await freePort();
-      const template = readFileSync(new URL('../shared/peers/nchan.conf', ROOT), 'utf8');
+      // The shared peers folder sits beside the main repository, one level further up from a
+      // worktree under /work/wt.
+      const conf = [
+        new URL('../shared/peers/nchan.conf', ROOT),
+        new URL('../../shared/peers/nchan.conf', ROOT),
+      ].find((candidate) => existsSync(candidate));
+      if (conf === undefined)
+        throw new Error('no ../shared/peers/nchan.conf beside the repository');
+      const template = readFileSync(conf, 'utf8');
       writeFileSync(
         join(dir, 'nginx.conf'),
         template.replaceAll('__DIR__', dir).replaceAll('__PORT__', String(port)),
@@ -208,6 +221,7 @@ export async function startTarget(name: TargetName, cpu: string): Promise<Runnin
         port,
         subscribePath: '/sub/room1',
         subscribeHeaders: { Accept: 'text/event-stream' },
+        resumes: true,
         publish: pub.publish,
         async stop() {
           await pub.close();
