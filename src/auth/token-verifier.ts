@@ -8,6 +8,7 @@ import { AuthorizationDetailsError, readAuthorizationDetails } from './authoriza
 import type { Dialect } from '../core/dialect.ts';
 import type { Grants } from './grants.ts';
 import type { VerificationKey } from './jwt-key.ts';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
 
 export type TokenRole = 'publisher' | 'subscriber';
 
@@ -46,7 +47,14 @@ export interface TokenVerifierOptions {
   readonly acceptMercureClaim?: boolean | undefined;
   /** Whether draft-08 access tokens are accepted at all (false on a draft-07-only hub). */
   readonly acceptAccessTokens?: boolean | undefined;
+  /**
+   * Successful verifications remembered, by token (see verified-token-cache.ts for what may be
+   * cached and for how long); 0 verifies every time. Default: 10,000.
+   */
+  readonly cacheEntries?: number | undefined;
 }
+
+const DEFAULT_CACHE_ENTRIES = 10_000;
 
 /** What a draft-08 access token is checked against, which may depend on the request. */
 export interface AccessTokenContext {
@@ -66,6 +74,11 @@ export interface TokenVerifier {
    * Without `context`, only draft-07 tokens are accepted.
    */
   verify(token: string, role: TokenRole, context?: AccessTokenContext): Promise<Grants>;
+  /**
+   * The grants of a token this verifier already verified for the same role and context, while
+   * they hold, without waiting; `undefined` otherwise (then `verify` it).
+   */
+  verifiedBefore(token: string, role: TokenRole, context?: AccessTokenContext): Grants | undefined;
 }
 
 // Mercure reads its claims under `mercure`; the URI form is the namespaced spelling some
@@ -102,6 +115,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   }
   const acceptMercureClaim = options.acceptMercureClaim ?? true;
   const acceptAccessTokens = options.acceptAccessTokens ?? true;
+  const cache = new VerifiedTokenCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
 
   async function verifyAccessToken(
     token: string,
@@ -125,6 +139,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
     let payload: JWTPayload | undefined;
     let failure: unknown;
+    let remote = false;
     for (const verification of keys) {
       const checks: JWTVerifyOptions = {
         algorithms: [verification.algorithm],
@@ -136,6 +151,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       };
       const { key } = verification;
       try {
+        remote = typeof key === 'function';
         ({ payload } =
           typeof key === 'function'
             ? await jwtVerify(token, key, checks)
@@ -166,7 +182,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!(error instanceof AuthorizationDetailsError)) throw error;
       throw refusal('invalid-authorization-details', error.message, error);
     }
-    return {
+    const grants: Grants = {
       dialect: '08',
       publish: details.publish,
       subscribe: details.subscribe,
@@ -176,10 +192,19 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       // Qualified by the issuer: two issuers' subjects of the same name are not one publisher.
       subject: typeof payload.sub === 'string' ? `${trusted.issuer} ${payload.sub}` : undefined,
     };
+    // A remote key set may drop the key at any moment: only fixed keys' verifications are kept.
+    if (!remote) cache.set(token, role, context, grants);
+    return grants;
   }
 
   return {
+    verifiedBefore(token: string, role: TokenRole, context?: AccessTokenContext) {
+      return cache.get(token, role, context);
+    },
+
     async verify(token: string, role: TokenRole, context?: AccessTokenContext): Promise<Grants> {
+      const cached = cache.get(token, role, context);
+      if (cached !== undefined) return cached;
       if (token === '') {
         throw refusal('malformed', 'The token is empty or not a Bearer token.');
       }
@@ -225,7 +250,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } catch (error) {
         throw translate(error, token, role, options[role].algorithm, typeof key === 'function');
       }
-      return grantsFrom(payload, toleranceMs);
+      const grants = grantsFrom(payload, toleranceMs);
+      // A remote key set may drop the key at any moment: only fixed keys' verifications are kept.
+      if (typeof key !== 'function') cache.set(token, role, context, grants);
+      return grants;
     },
   };
 }
