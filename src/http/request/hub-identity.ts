@@ -25,10 +25,22 @@ export function hubIdentity(config: HeraldConfig, req: HubRequest): HubIdentity 
   // A Host that is not a plain host[:port] gives a fallback: nothing of it reaches the URLs, nor
   // the quoted challenge parameter.
   const hubUrl = hubUrlOf(req, config.tls !== null);
+  // A pure function of the configuration and the hub URL, which rarely changes: the last kept.
+  if (last !== undefined && last.config === config && last.identity.hubUrl === hubUrl) {
+    return last.identity;
+  }
   const { origin } = new URL(hubUrl);
   const resource = config.resourceIdentifier ?? hubUrl;
-  return { hubUrl, resource, metadataUrl: metadataUrlOf(resource, origin) };
+  const identity = Object.freeze({
+    hubUrl,
+    resource,
+    metadataUrl: metadataUrlOf(resource, origin),
+  });
+  last = { config, identity };
+  return identity;
 }
+
+let last: { readonly config: HeraldConfig; readonly identity: HubIdentity } | undefined;
 
 /**
  * RFC 9728 §3.1: the well-known prefix goes between a URL resource identifier's host and path.

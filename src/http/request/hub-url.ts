@@ -18,7 +18,21 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
  */
 export function hubUrlOf(req: HubRequest, tls: boolean): string {
   const authority = req.headers[':authority'] ?? req.headers.host;
-  if (typeof authority !== 'string' || !HOST.test(authority)) return FALLBACK_HUB_URL;
+  if (typeof authority !== 'string') return FALLBACK_HUB_URL;
+  // Nearly every request of a hub names the same host: the last answer, per scheme, is kept.
+  const last = tls ? lastHttps : lastHttp;
+  if (last.authority === authority) return last.hubUrl;
+  const hubUrl = derive(authority, tls);
+  if (tls) lastHttps = { authority, hubUrl };
+  else lastHttp = { authority, hubUrl };
+  return hubUrl;
+}
+
+let lastHttp = { authority: '', hubUrl: FALLBACK_HUB_URL };
+let lastHttps = { authority: '', hubUrl: FALLBACK_HUB_URL };
+
+function derive(authority: string, tls: boolean): string {
+  if (!HOST.test(authority)) return FALLBACK_HUB_URL;
   try {
     return `${new URL(`${tls ? 'https' : 'http'}://${authority}`).origin}${HUB_PATH}`;
   } catch {

@@ -37,13 +37,16 @@ export interface Authorization {
  * draft-08 request carrying it is refused (400 invalid_request) whatever else it carries, as is
  * a draft-08 access token put there, and the hub may switch it off (`queryToken: false`).
  * Draft-08 requests read only the draft-08 cookie.
+ *
+ * Answers at once, without a promise, when nothing needs to wait: an anonymous request, or a
+ * token the verifier has verified before for the same use (see verified-token-cache.ts).
  */
-export async function authorize(
+export function authorize(
   context: RouteContext,
   req: HubRequest,
   url: URL,
   options: AuthorizeOptions,
-): Promise<Authorization> {
+): Authorization | Promise<Authorization> {
   const { config } = context;
   const { dialect } = options;
   if (dialect === '08' && url.searchParams.has('authorization')) {
@@ -79,16 +82,15 @@ export async function authorize(
     }
   }
   const identity = hubIdentity(config, req);
-  try {
-    const grants = await context.verifier.verify(found.token, options.role, {
-      resource: identity.resource,
-      hubUrl: identity.hubUrl,
-      dialect,
-    });
-    return { grants, found, dialect: answerDialect };
-  } catch (error) {
-    throw answerDialect === '08' ? withChallenge(error) : error;
-  }
+  const tokenContext = { resource: identity.resource, hubUrl: identity.hubUrl, dialect };
+  const known = context.verifier.verifiedBefore(found.token, options.role, tokenContext);
+  if (known !== undefined) return { grants: known, found, dialect: answerDialect };
+  return context.verifier.verify(found.token, options.role, tokenContext).then(
+    (grants) => ({ grants, found, dialect: answerDialect }),
+    (error: unknown) => {
+      throw answerDialect === '08' ? withChallenge(error) : error;
+    },
+  );
 }
 
 const CHALLENGES: Partial<Record<HeraldError['code'], BearerChallenge>> = {

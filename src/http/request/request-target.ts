@@ -58,7 +58,18 @@ export function readRequestTarget(
   return { path: url.pathname, url };
 }
 
+// The last path found in normal form (nearly every request names the hub's one path), and the
+// prefixes it was checked with: the same path passes again without being parsed again.
+let lastNormal = { path: '', encodedSlashes: [] as readonly string[] };
+
 function pathProblem(path: string, encodedSlashes: readonly string[]): string | undefined {
+  if (path === lastNormal.path && encodedSlashes === lastNormal.encodedSlashes) return undefined;
+  const problem = findPathProblem(path, encodedSlashes);
+  if (problem === undefined) lastNormal = { path, encodedSlashes };
+  return problem;
+}
+
+function findPathProblem(path: string, encodedSlashes: readonly string[]): string | undefined {
   if (!path.startsWith('/')) return 'does not start with "/"';
   if (path.includes('\\')) return 'holds a backslash';
   if (!PATH_CHARACTERS.test(path)) return 'holds a character that must be percent-encoded';
