@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyOptions, ProtectedHeaderParameters } from 'jose';
+import { createSecretKey, webcrypto } from 'node:crypto';
 import type { JwtAlgorithm } from '../config.ts';
 import { HeraldError } from '../core/errors.ts';
 import type { TokenRefusalReason } from '../core/errors.ts';
@@ -149,7 +150,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         typ: 'at+jwt',
         requiredClaims: ['exp', 'iss', 'aud'],
       };
-      const { key } = verification;
+      const key = joseKey(verification.key, verification.algorithm);
       try {
         remote = typeof key === 'function';
         ({ payload } =
@@ -239,7 +240,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           'This hub speaks draft-08 only: it needs an RFC 9068 access token ("typ": "at+jwt").',
         );
       }
-      const { key } = options[role];
+      const key = joseKey(options[role].key, options[role].algorithm);
       let payload: JWTPayload;
       try {
         // Two calls rather than a union: jose types a key and a key-lookup function apart.
@@ -256,6 +257,32 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return grants;
     },
   };
+}
+
+// HMAC secrets as WebCrypto keys, made once per secret (see joseKey).
+const hmacKeys = new WeakMap<Uint8Array, webcrypto.CryptoKey>();
+
+/**
+ * The key to hand jose. jose verifies through WebCrypto, and imports an HMAC secret given as
+ * bytes into a CryptoKey on every verification (an async import per token); a CryptoKey made
+ * once, here, is used as it is. Other keys pass unchanged: jose keeps its own CryptoKey of a
+ * KeyObject, and a JWKS resolves its keys itself.
+ */
+function joseKey(
+  key: VerificationKey,
+  algorithm: JwtAlgorithm,
+): VerificationKey | webcrypto.CryptoKey {
+  if (!(key instanceof Uint8Array) || !algorithm.startsWith('HS')) return key;
+  let prepared = hmacKeys.get(key);
+  if (prepared === undefined) {
+    prepared = createSecretKey(key).toCryptoKey(
+      { name: 'HMAC', hash: `SHA-${algorithm.slice(2)}` },
+      false,
+      ['verify'],
+    );
+    hmacKeys.set(key, prepared);
+  }
+  return prepared;
 }
 
 /**

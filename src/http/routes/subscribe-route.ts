@@ -1,6 +1,5 @@
 import { payloadForMatcher } from '../../auth/authorization-details.ts';
 import { HeraldError } from '../../core/errors.ts';
-import type { Grants } from '../../auth/grants.ts';
 import type { SubscriberGrants } from '../../core/subscriber.ts';
 import type { RouteContext } from '../context.ts';
 import { authorize } from '../request/request-auth.ts';
@@ -14,7 +13,6 @@ import { STREAM_HEADERS } from '../streams/stream-headers.ts';
 import { hubUrlOf } from '../request/hub-url.ts';
 import { setRequestDialect } from '../request/request-dialect.ts';
 import { dialectOfQuery, readSubscribeQuery } from './subscribe-query.ts';
-import type { SubscribeQuery } from './subscribe-query.ts';
 import { headerToUtf8, utf8ToHeader } from '../request/header-value.ts';
 
 // A replay pauses once this much is queued, far below the slow-consumer cap.
@@ -58,12 +56,8 @@ function streamLimits(context: RouteContext): SseConnectionLimits {
   return limits;
 }
 
-/**
- * `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams.
- * Waits (returns a promise) only for what needs it: a token not verified before, a history
- * lookup, subscription events.
- */
-export function handleSubscribe(
+/** `GET /.well-known/mercure`: authorizes, joins the topic index, replays history, streams. */
+export async function handleSubscribe(
   context: RouteContext,
   req: HubRequest,
   res: HubResponse,
@@ -72,7 +66,7 @@ export function handleSubscribe(
   common: Readonly<Record<string, string>>,
   /** The request's log entry: its close listener tells the connection when the response closes. */
   log: RequestLog,
-): Promise<void> | undefined {
+): Promise<void> {
   // Made first: when the response closes, whatever ended the request, the connection releases
   // the stream count.
   const connection = new SseConnection(res, streamLimits(context));
@@ -108,23 +102,8 @@ export function handleSubscribe(
         ? `Subscribing needs an access token: an Authorization Bearer header or the ${context.config.accessTokenCookie} cookie.`
         : 'Subscribing needs a token: an Authorization Bearer header, an authorization query parameter or a cookie.',
   });
-  if (authorization instanceof Promise) {
-    return authorization.then(({ grants }) =>
-      openStream(context, req, query, grants, connection, common),
-    );
-  }
-  return openStream(context, req, query, authorization.grants, connection, common);
-}
-
-/** Joins the hub with the grants the request was authorized for, then opens the stream. */
-async function openStream(
-  context: RouteContext,
-  req: HubRequest,
-  query: SubscribeQuery,
-  grants: Grants,
-  connection: SseConnection,
-  common: Readonly<Record<string, string>>,
-): Promise<void> {
+  // Awaited only when it must be: a token verified before is answered at once.
+  const { grants } = authorization instanceof Promise ? await authorization : authorization;
   const lastEventId = requestedLastEventId(req, query.lastEventId);
   const opened = await context.hub.subscribe({
     ...(query.dialect === '07'
