@@ -10,6 +10,9 @@
  * `--hub NAME=PATH` (repeatable) compares builds in the same run: each store is measured on each
  * hub's CLI in turn (PATH is another checkout's dist/cli/main.js), and the figures are labelled
  * `store/NAME`. Issue 13 compared the SQLite store on node:sqlite and on better-sqlite3 13 so.
+ *
+ * Besides throughput, each hub's CPU time (utime+stime) per acknowledged publish: on a loaded
+ * machine the rates follow the neighbours' load, while CPU per publish stays comparable.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { mintToken } from '../src/auth/mint-token.ts';
+import { cpuSeconds } from './support/proc.ts';
 import { startProcess } from './support/process.ts';
 import { percentile } from './support/stats.ts';
 
@@ -67,9 +71,14 @@ interface Result {
   /** `/healthz` answered during the load: how long the hub's event loop kept others waiting. */
   healthP99: number;
   healthMax: number;
+  /** The hub's CPU time (user + system) per acknowledged publish, in microseconds. */
+  cpuMicrosPerPublish: number;
 }
 
-async function load(hubUrl: string, concurrency: number): Promise<Omit<Result, 'store' | 'round'>> {
+async function load(
+  hubUrl: string,
+  concurrency: number,
+): Promise<Omit<Result, 'store' | 'round' | 'cpuMicrosPerPublish'>> {
   const token = await mintToken({ key: KEY, algorithm: 'HS256', publish: ['*'] });
   const url = new URL(hubUrl);
   const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1 });
@@ -146,10 +155,14 @@ async function main(): Promise<void> {
             cli,
           );
           try {
-            const result = await load(hub.url, concurrency);
+            const cpuBefore = cpuSeconds(hub.pid);
+            const measured = await load(hub.url, concurrency);
+            const cpuMicrosPerPublish =
+              ((cpuSeconds(hub.pid) - cpuBefore) * 1e6) / Math.max(1, measured.publishes);
+            const result = { ...measured, cpuMicrosPerPublish };
             results.push({ store: label, round, ...result });
             console.error(
-              `round ${round} ${label} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms; /healthz p99 ${result.healthP99.toFixed(2)} ms max ${result.healthMax.toFixed(2)} ms`,
+              `round ${round} ${label} c=${concurrency}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(2)} ms p99 ${result.p99.toFixed(2)} ms; /healthz p99 ${result.healthP99.toFixed(2)} ms max ${result.healthMax.toFixed(2)} ms; ${cpuMicrosPerPublish.toFixed(0)} µs CPU per publish`,
             );
           } finally {
             await hub.stop();
@@ -165,9 +178,9 @@ async function main(): Promise<void> {
   const labels = STORES.map((entry) => entry.label);
   const [base = 'memory', ...others] = labels;
   console.log(
-    `\n| round | concurrency | ${labels.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${labels.map((store) => `${store} p50 / p99 ms`).join(' | ')} | ${labels.map((store) => `${store} /healthz p99 / max ms`).join(' | ')} |`,
+    `\n| round | concurrency | ${labels.map((store) => `${store} publishes/s`).join(' | ')} | ${others.map((store) => `${store} ÷ ${base}`).join(' | ')} | ${labels.map((store) => `${store} p50 / p99 ms`).join(' | ')} | ${labels.map((store) => `${store} /healthz p99 / max ms`).join(' | ')} | ${labels.map((store) => `${store} CPU µs per publish`).join(' | ')} |`,
   );
-  console.log(`|${' --- |'.repeat(2 + labels.length * 3 + others.length)}`);
+  console.log(`|${' --- |'.repeat(2 + labels.length * 4 + others.length)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
       const row = labels.map((store) =>
@@ -183,7 +196,7 @@ async function main(): Promise<void> {
           .map((r) => ((r?.perSecond ?? 0) / (first?.perSecond ?? 1)).toFixed(2))
           .join(
             ' | ',
-          )} | ${row.map((r) => `${(r?.p50 ?? 0).toFixed(2)} / ${(r?.p99 ?? 0).toFixed(2)}`).join(' | ')} | ${row.map((r) => `${(r?.healthP99 ?? 0).toFixed(1)} / ${(r?.healthMax ?? 0).toFixed(1)}`).join(' | ')} |`,
+          )} | ${row.map((r) => `${(r?.p50 ?? 0).toFixed(2)} / ${(r?.p99 ?? 0).toFixed(2)}`).join(' | ')} | ${row.map((r) => `${(r?.healthP99 ?? 0).toFixed(1)} / ${(r?.healthMax ?? 0).toFixed(1)}`).join(' | ')} | ${row.map((r) => (r?.cpuMicrosPerPublish ?? 0).toFixed(0)).join(' | ')} |`,
       );
     }
   }
