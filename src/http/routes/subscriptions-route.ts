@@ -12,6 +12,7 @@ import type { TopicSelector } from '../../core/topic-selector.ts';
 import { matchCollectionId, matchSubscriptionId } from '../../core/match-subscription-events.ts';
 import { isMatchType } from '../../core/url-pattern.ts';
 import { hubUrlOf } from '../request/hub-url.ts';
+import { writeCollection } from './collection-writer.ts';
 import type { RouteContext } from '../context.ts';
 import type { HubRequest, HubResponse } from '../http-message.ts';
 import { utf8ToHeader } from '../request/header-value.ts';
@@ -53,7 +54,7 @@ export async function handleSubscriptions(
       : draft08Target(presence, segments);
   if (draft08 !== undefined) {
     assertCovers(grants.subscribe, draft08.canonical, url.pathname, true);
-    answerDraft08(context, presence, req, res, draft08);
+    await answerDraft08(context, presence, req, res, draft08);
     return;
   }
   if (segments.length > 2) {
@@ -72,7 +73,12 @@ export async function handleSubscriptions(
 
   // Read in one go, so that the list is exactly the state at `lastEventID`.
   const lastEventID = presence.lastEventId ?? 'earliest';
-  let body: Record<string, unknown>;
+  const etag = entityTag(lastEventID);
+  const headers = {
+    ETag: etag,
+    'Cache-Control': 'must-revalidate',
+    Link: '</.well-known/mercure>; rel="mercure"',
+  };
   if (topic !== undefined && subscriber !== undefined) {
     const document = presence.get(topic, canonical);
     if (document === undefined) {
@@ -81,24 +87,27 @@ export async function handleSubscriptions(
         'No active subscription has this topic selector and subscriber.',
       );
     }
-    body = documentJson(document, { context: true, lastEventID });
-  } else {
-    body = {
-      '@context': JSONLD_CONTEXT,
-      id: canonical,
-      type: 'Subscriptions',
-      lastEventID,
-      subscriptions: presence.list(topic).map((document) => documentJson(document)),
-    };
+    send(
+      req,
+      res,
+      headers,
+      'application/ld+json',
+      documentJson(document, { context: true, lastEventID }),
+    );
+    return;
   }
-
-  const etag = entityTag(lastEventID);
-  const headers = {
-    ETag: etag,
-    'Cache-Control': 'must-revalidate',
-    Link: '</.well-known/mercure>; rel="mercure"',
-  };
-  send(req, res, headers, 'application/ld+json', body);
+  if (notModified(req, res, headers)) return;
+  // A snapshot of references taken at once (the state at `lastEventID`), written a slice at a
+  // time: however many subscriptions there are, no one turn builds the whole document.
+  await writeCollection(
+    res,
+    headers,
+    'application/ld+json',
+    { '@context': JSONLD_CONTEXT, id: canonical, type: 'Subscriptions', lastEventID },
+    'subscriptions',
+    presence.list(topic),
+    (document) => documentJson(document),
+  );
 }
 
 /** Refuses (403) a token whose subscribe grants cover neither form of the URL asked for. */
@@ -118,6 +127,14 @@ function assertCovers(
   }
 }
 
+/** Answers 304 when the client holds the current state already; true when it did. */
+function notModified(req: HubRequest, res: HubResponse, headers: Record<string, string>): boolean {
+  if (req.headers['if-none-match'] !== headers['ETag']) return false;
+  res.writeHead(304, headers);
+  res.end();
+  return true;
+}
+
 function send(
   req: HubRequest,
   res: HubResponse,
@@ -125,11 +142,7 @@ function send(
   contentType: string,
   body: unknown,
 ): void {
-  if (req.headers['if-none-match'] === headers['ETag']) {
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
+  if (notModified(req, res, headers)) return;
   const json = JSON.stringify(body, null, 2);
   res.writeHead(200, {
     ...headers,
@@ -172,15 +185,20 @@ function draft08Target(presence: Presence, segments: string[]): Draft08Target | 
  * Draft-08 answers: plain JSON (`application/json`), documents with `match` and `match_type`,
  * and the reconciliation cursor on the `rel="mercure"` Link header rather than in the body.
  */
-function answerDraft08(
+async function answerDraft08(
   context: RouteContext,
   presence: Presence,
   req: HubRequest,
   res: HubResponse,
   target: Draft08Target,
-): void {
+): Promise<void> {
   const lastEventId = presence.lastEventId ?? 'earliest';
-  let body: unknown;
+  const hubUrl = hubUrlOf(req, context.config.tls !== null);
+  const headers = {
+    ETag: entityTag(lastEventId),
+    'Cache-Control': 'must-revalidate',
+    Link: `<${hubUrl}>; rel="mercure"; last-event-id="${linkQuoted(lastEventId)}"; type="mercure"; content-type="application/json"`,
+  };
   if (target.subscriber !== undefined) {
     const document = presence.getMatch(target.collection, target.canonical);
     if (document === undefined) {
@@ -189,28 +207,21 @@ function answerDraft08(
         'No active subscription has this matcher and subscriber.',
       );
     }
-    body = document;
-  } else {
-    body = {
-      id: target.collection,
-      type: 'subscriptions',
-      subscriptions:
-        target.collection === SUBSCRIPTIONS_PATH
-          ? presence.listMatches()
-          : presence.listMatches(target.collection),
-    };
+    send(req, res, headers, 'application/json', document);
+    return;
   }
-  const hubUrl = hubUrlOf(req, context.config.tls !== null);
-  send(
-    req,
+  if (notModified(req, res, headers)) return;
+  // As for draft-07: a snapshot taken at once, written a slice at a time.
+  await writeCollection(
     res,
-    {
-      ETag: entityTag(lastEventId),
-      'Cache-Control': 'must-revalidate',
-      Link: `<${hubUrl}>; rel="mercure"; last-event-id="${linkQuoted(lastEventId)}"; type="mercure"; content-type="application/json"`,
-    },
+    headers,
     'application/json',
-    body,
+    { id: target.collection, type: 'subscriptions' },
+    'subscriptions',
+    target.collection === SUBSCRIPTIONS_PATH
+      ? presence.listMatches()
+      : presence.listMatches(target.collection),
+    (document) => document,
   );
 }
 
