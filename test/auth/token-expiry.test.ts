@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub, TEST_KEY } from '../support/test-hub.ts';
+import { waitFor, WAIT_TIMEOUT_MS } from '../support/wait.ts';
 import { sign } from './jwt-fixtures.ts';
 
 const TOPIC = 'https://example.com/chat';
@@ -15,7 +16,7 @@ async function tokenExpiringIn(seconds: number): Promise<{ token: string; expMs:
   return { token, expMs: exp * 1000 };
 }
 
-test('a stream ends within one second of its token expiring; the client reconnects with a fresh token', async (t) => {
+test('a stream ends once its token expires, not before; the client reconnects with a fresh token', async (t) => {
   const hub = await startTestHub(t, { heartbeatMs: null });
   const { token, expMs } = await tokenExpiringIn(2);
   const later = await tokenExpiringIn(60);
@@ -35,16 +36,24 @@ test('a stream ends within one second of its token expiring; the client reconnec
   assert.equal((await hub.publish({ topic: TOPIC, data: 'before' })).status, 200);
   assert.equal((await stream.waitForEvents(1))[0]?.data, 'before');
 
-  await stream.waitForEnd(expMs - Date.now() + 3000);
+  // How late after exp is the timer's business and the machine's load, not this test's.
+  await stream.waitForEnd(expMs - Date.now() + WAIT_TIMEOUT_MS);
   const endedAt = Date.now();
   assert.ok(endedAt >= expMs - 50, `ended ${expMs - endedAt} ms before exp`);
-  assert.ok(endedAt <= expMs + 1000, `ended ${endedAt - expMs} ms after exp`);
 
-  // The others stay open, and the hub forgot the expired subscriber.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(lasting.ended, false);
-  assert.equal(noExpiry.ended, false);
-  assert.equal(hub.herald.hub.subscriberCount, 2);
+  // The others stay open (a marker published after the end still reaches them), and the hub
+  // forgot the expired subscriber.
+  assert.equal((await hub.publish({ topic: TOPIC, data: 'marker' })).status, 200);
+  for (const other of [lasting, noExpiry]) {
+    assert.deepEqual(
+      (await other.eventsBefore('marker')).map((event) => event.data),
+      ['before'],
+    );
+    assert.equal(other.ended, false);
+  }
+  await waitFor(() => hub.herald.hub.subscriberCount === 2, {
+    message: 'the hub to forget the expired subscriber',
+  });
 
   // The expired token no longer subscribes; a fresh one does.
   const refused = await EventStream.open(t, hub.subscribeUrl([TOPIC]), {
@@ -65,28 +74,26 @@ test('a stream ends within one second of its token expiring; the client reconnec
   assert.deepEqual(hub.internalErrors, []);
 });
 
-test('streams with different expiries end each at its own second, earliest first', async (t) => {
+test('an earlier expiry re-arms the expiry timer: that stream ends, one expiring later stays open', async (t) => {
   const hub = await startTestHub(t, { heartbeatMs: null });
   // Opened latest-expiring first, so the single timer must re-arm for an earlier expiry.
-  const tokens = [await tokenExpiringIn(3), await tokenExpiringIn(2), await tokenExpiringIn(2)];
+  const tokens = [await tokenExpiringIn(60), await tokenExpiringIn(2), await tokenExpiringIn(2)];
   const streams = [];
   for (const { token } of tokens) {
     streams.push(
       await EventStream.open(t, hub.subscribeUrl([TOPIC]), { Authorization: `Bearer ${token}` }),
     );
   }
+  const [late, early, leaving] = streams;
+  assert.ok(late !== undefined && early !== undefined && leaving !== undefined);
   // One of the two early streams leaves by itself first: its bucket must not break the others.
-  streams[2]?.close();
-  const ended: number[] = [];
-  await Promise.all(
-    streams.slice(0, 2).map(async (stream, index) => {
-      await stream.waitForEnd(6000);
-      ended[index] = Date.now();
-    }),
-  );
-  for (const [index, at] of ended.entries()) {
-    const expMs = tokens[index]?.expMs ?? 0;
-    assert.ok(at >= expMs - 50 && at <= expMs + 1000, `stream ${index}: ${at - expMs} ms from exp`);
-  }
-  assert.equal(hub.herald.hub.subscriberCount, 0);
+  leaving.close();
+  const expMs = tokens[1]?.expMs ?? 0;
+  await early.waitForEnd(expMs - Date.now() + WAIT_TIMEOUT_MS);
+  assert.ok(Date.now() >= expMs - 50, `ended ${expMs - Date.now()} ms before exp`);
+  // The later stream is still served: a marker published now reaches it.
+  assert.equal((await hub.publish({ topic: TOPIC, data: 'marker' })).status, 200);
+  assert.deepEqual(await late.eventsBefore('marker'), []);
+  assert.equal(late.ended, false);
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, { message: 'one subscriber left' });
 });

@@ -154,12 +154,7 @@ for (const refusal of REFUSALS) {
       body: new URLSearchParams({ topic: TOPIC, data: 'marker' }),
     });
     assert.equal(marker.status, 200);
-    await watcher.waitForEvents(1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.deepEqual(
-      watcher.events.map((event) => event.data),
-      ['marker'],
-    );
+    assert.deepEqual(await watcher.eventsBefore('marker'), []);
     // No token is ever logged, nor any internal error.
     assert.ok(!JSON.stringify(hub.logs).includes(token));
     assert.deepEqual(hub.internalErrors, []);

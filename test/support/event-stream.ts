@@ -3,6 +3,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
 import { fetch } from 'undici';
 import type { Headers } from 'undici';
+import { WAIT_TIMEOUT_MS } from './wait.ts';
 
 export interface StreamEvent {
   readonly id: string | undefined;
@@ -88,16 +89,27 @@ export class EventStream {
   }
 
   /** Resolves once `count` events have arrived; fails after `timeoutMs`. */
-  async waitForEvents(count: number, timeoutMs = 5000): Promise<StreamEvent[]> {
+  async waitForEvents(count: number, timeoutMs = WAIT_TIMEOUT_MS): Promise<StreamEvent[]> {
     await this.until(() => this.events.length >= count, `${count} events`, timeoutMs);
     return this.events.slice(0, count);
   }
 
-  async waitForEnd(timeoutMs = 5000): Promise<void> {
+  async waitForEnd(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     await this.until(() => this.#ended, 'the end of the stream', timeoutMs);
   }
 
-  async until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  /**
+   * The proof that nothing else came: resolves once the event whose data is `marker` has
+   * arrived (an update the test published after whatever must not arrive; the hub delivers
+   * in publish order) and returns every event before it.
+   */
+  async eventsBefore(marker: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<StreamEvent[]> {
+    const at = () => this.events.findIndex((event) => event.data === marker);
+    await this.until(() => at() >= 0, `the marker "${marker}"`, timeoutMs);
+    return this.events.slice(0, at());
+  }
+
+  async until(condition: () => boolean, what: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       if (this.#ended && !condition()) {
