@@ -65,6 +65,12 @@ export interface HeraldRuntime {
    * Node's documented API (`res.write`).
    */
   readonly http1?: NodeHttp1;
+  /**
+   * The monotonic clock, in milliseconds, that this process's rate limiters (publish rate,
+   * subscription events) refill by; `performance.now` unless given. Tests move one by hand
+   * rather than sleep until a bucket refills.
+   */
+  readonly clock?: () => number;
 }
 
 /** Builds a hub from its configuration and starts serving it. */
@@ -83,7 +89,10 @@ export async function startHerald(
   const presenceRate =
     !config.subscriptions || config.presenceRate === null
       ? undefined
-      : new RateLimiter({ perSecond: config.presenceRate, burst: config.presenceBurst });
+      : new RateLimiter(
+          { perSecond: config.presenceRate, burst: config.presenceBurst },
+          runtime.clock,
+        );
   const logger = runtime.logger ?? pino({ level: 'info' });
   const metrics = new HeraldMetrics();
   const http1 = runtime.http1 ?? (await checkNodeHttp1());
@@ -191,7 +200,7 @@ export async function startHerald(
     publishLimit === undefined
       ? undefined
       : sharedLimits === undefined
-        ? new RateLimiter(publishLimit)
+        ? new RateLimiter(publishLimit, runtime.clock)
         : new SharedRateLimiter(sharedLimits, publishLimit);
   const closeSharedLimits = async (): Promise<void> => {
     if (streamsPerClient instanceof SharedStreamsPerClient) await streamsPerClient.settle();

@@ -9,7 +9,8 @@ import { startTestHub, TEST_KEY } from '../support/test-hub.ts';
 import { sign } from '../auth/jwt-fixtures.ts';
 
 const TOPIC = 'https://example.com/ticks';
-// Rates well under 1/s: buckets do not refill while a test runs, however loaded the machine.
+// Rates well under 1/s: buckets do not refill while a test runs, however loaded the machine
+// (the first test moves the hub's clock itself).
 const SECRET = new TextEncoder().encode(TEST_KEY);
 
 /** A publisher token for `sub` (none when undefined); `nonce` makes two tokens differ. */
@@ -45,17 +46,32 @@ function expectRateLimited(result: Awaited<ReturnType<typeof publishJson>>): num
   return Number(retryAfter);
 }
 
-/** Everything history holds, oldest first. */
-async function historyData(t: TestContext, hub: TestHub, count: number): Promise<string[]> {
+/**
+ * Everything history holds, oldest first: a marker is published (by a publisher of its own) and
+ * history is read up to it.
+ */
+async function historyData(t: TestContext, hub: TestHub): Promise<string[]> {
+  assert.equal((await hub.publish({ topic: TOPIC, data: 'history marker' })).status, 200);
   const history = await EventStream.open(t, hub.subscribeUrl(['*'], { lastEventID: 'earliest' }));
-  await history.waitForEvents(count);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const before = await history.eventsBefore('history marker');
   history.close();
-  return history.events.map((event) => event.data);
+  return before.map((event) => event.data);
+}
+
+/** What `watcher` received before a marker published now (by a publisher of its own). */
+async function receivedData(hub: TestHub, watcher: EventStream): Promise<string[]> {
+  assert.equal((await hub.publish({ topic: TOPIC, data: 'live marker' })).status, 200);
+  return (await watcher.eventsBefore('live marker')).map((event) => event.data);
 }
 
 test('a publisher past its burst gets 429 with Retry-After, nothing of the refused request is stored, and it may publish again after', async (t) => {
-  const hub = await startTestHub(t, { anonymous: true, publishRate: 0.5, publishBurst: 3 });
+  // The hub's rate limiter runs on this clock: the test moves it instead of sleeping.
+  const clock = { now: 0 };
+  const hub = await startTestHub(
+    t,
+    { anonymous: true, publishRate: 0.5, publishBurst: 3 },
+    { clock: () => clock.now },
+  );
   const watcher = await EventStream.open(t, hub.subscribeUrl(['*']));
   const token = await publisherToken('backend-a');
   for (const data of ['1', '2', '3']) {
@@ -64,17 +80,14 @@ test('a publisher past its burst gets 429 with Retry-After, nothing of the refus
   const retryAfter = expectRateLimited(await publishOne(hub, token, 'refused'));
   assert.ok(retryAfter <= 2, `Retry-After ${retryAfter} s for one update at 0.5/s`);
 
-  // After waiting as told, it fits again.
-  await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+  // Not a moment before Retry-After; once it has passed, it fits again.
+  clock.now = retryAfter * 1000 - 1;
+  expectRateLimited(await publishOne(hub, token, 'still refused'));
+  clock.now = retryAfter * 1000;
   assert.equal((await publishOne(hub, token, '4')).status, 200);
 
-  await watcher.waitForEvents(4);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(
-    watcher.events.map((event) => event.data),
-    ['1', '2', '3', '4'],
-  );
-  assert.deepEqual(await historyData(t, hub, 4), ['1', '2', '3', '4']);
+  assert.deepEqual(await receivedData(hub, watcher), ['1', '2', '3', '4']);
+  assert.deepEqual(await historyData(t, hub), ['1', '2', '3', '4', 'live marker']);
   assert.deepEqual(hub.internalErrors, []);
 });
 
@@ -89,13 +102,8 @@ test('a batch counts one per update: a batch larger than what is left is refused
   const retryAfter = expectRateLimited(await publishJson(hub, token, batch('b', 3)));
   assert.ok(retryAfter >= 1);
   assert.equal((await publishJson(hub, token, batch('c', 2))).status, 200);
-  await watcher.waitForEvents(5);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(
-    watcher.events.map((event) => event.data),
-    ['a0', 'a1', 'a2', 'c0', 'c1'],
-  );
-  assert.deepEqual(await historyData(t, hub, 5), ['a0', 'a1', 'a2', 'c0', 'c1']);
+  assert.deepEqual(await receivedData(hub, watcher), ['a0', 'a1', 'a2', 'c0', 'c1']);
+  assert.deepEqual(await historyData(t, hub), ['a0', 'a1', 'a2', 'c0', 'c1', 'live marker']);
 });
 
 test('a batch larger than the burst is accepted when the bucket is full', async (t) => {
@@ -104,7 +112,7 @@ test('a batch larger than the burst is accepted when the bucket is full', async 
   const batch = Array.from({ length: 4 }, (_, i) => ({ topic: TOPIC, data: `${i}` }));
   assert.equal((await publishJson(hub, token, batch)).status, 200);
   expectRateLimited(await publishOne(hub, token, 'now empty'));
-  assert.deepEqual(await historyData(t, hub, 4), ['0', '1', '2', '3']);
+  assert.deepEqual(await historyData(t, hub), ['0', '1', '2', '3']);
 });
 
 test('publishers are told apart by sub: tokens of one sub share a bucket, others have their own', async (t) => {
@@ -126,7 +134,15 @@ test('publishers are told apart by sub: tokens of one sub share a bucket, others
     assert.equal((await publishOne(hub, token, 'no sub')).status, 200);
   }
   expectRateLimited(await publishOne(hub, anon1, 'no sub, again'));
-  assert.equal((await historyData(t, hub, 7)).length, 7);
+  assert.deepEqual(await historyData(t, hub), [
+    'a1',
+    'a2',
+    'b',
+    'no sub',
+    'no sub',
+    'no sub',
+    'no sub',
+  ]);
 });
 
 test('an empty bucket refuses before the body is read; rejected requests do not spend it', async (t) => {
@@ -154,7 +170,7 @@ test('an empty bucket refuses before the body is read; rejected requests do not 
     headers: response.headers,
     body: await response.text(),
   });
-  assert.deepEqual(await historyData(t, hub, 2), ['1', '2']);
+  assert.deepEqual(await historyData(t, hub), ['1', '2']);
 });
 
 test('with no limit (null) one publisher may publish past the default burst', async (t) => {

@@ -45,7 +45,7 @@ export interface PublishResult {
 
 /**
  * Starts a real hub on port 0 (loopback) and stops it when the test ends. `runtime` adds to
- * the hub's runtime (its logger is the test's own).
+ * what the hub runs with (a clock the test moves, ...); its logger is the test's own.
  */
 export async function startTestHub(
   t: TestContext,
