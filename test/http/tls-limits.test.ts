@@ -156,17 +156,21 @@ async function publishOver(
   });
 }
 
-/** Nothing but `expected` was published: a replay of all history shows only it. */
+/**
+ * Nothing but `expected` was published: a replay of all history, read up to an end marker
+ * published once it is open, shows only it.
+ */
 async function expectOnlyInHistory(session: ClientHttp2Session, hub: TestHub, expected: string) {
   const history = await Http2EventStream.open(
     session,
     `${subscribePath(hub)}&lastEventID=earliest`,
   );
-  await history.waitForEvents(1);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const end = await publishOver(session, hub, 'end');
+  assert.equal('status' in end && end.status, 200);
+  await history.until(() => history.events.some((event) => event.data === 'end'), 'the end marker');
   assert.deepEqual(
     history.events.map((event) => event.data),
-    [expected],
+    [expected, 'end'],
   );
   history.stream.close();
 }

@@ -5,6 +5,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 
 import type { TestContext } from 'node:test';
 import { createParser } from 'eventsource-parser';
 import type { StreamEvent } from './event-stream.ts';
+import { WAIT_TIMEOUT_MS } from './wait.ts';
 
 /** Opens one HTTP/2 connection (ALPN h2) trusting `ca`; destroyed when the test ends. */
 export async function connectHttp2(
@@ -91,7 +92,7 @@ export class Http2EventStream {
     return new Http2EventStream(stream, responseHeaders);
   }
 
-  async until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  async until(condition: () => boolean, what: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       const remaining = deadline - Date.now();
@@ -110,12 +111,12 @@ export class Http2EventStream {
     }
   }
 
-  async waitForEvents(count: number, timeoutMs = 5000): Promise<StreamEvent[]> {
+  async waitForEvents(count: number, timeoutMs = WAIT_TIMEOUT_MS): Promise<StreamEvent[]> {
     await this.until(() => this.events.length >= count, `${count} events`, timeoutMs);
     return this.events.slice(0, count);
   }
 
-  async waitForEnd(timeoutMs = 5000): Promise<void> {
+  async waitForEnd(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     await this.until(() => this.ended, 'the end of the stream', timeoutMs);
   }
 }
