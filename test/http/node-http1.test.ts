@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import { fetch } from 'undici';
 import { checkNodeHttp1, NODE_INTERNALS, NodeHttp1 } from '../../src/http/node-http1.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import { dechunk } from '../support/chunked-body.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -39,28 +40,6 @@ function closed(socket: Socket): Promise<void> {
       resolve();
     });
   });
-}
-
-/** Decodes a chunked body strictly (RFC 9112 §7.1); returns the data and whether it ended. */
-function dechunk(body: string): { data: string; ended: boolean } {
-  let data = '';
-  let at = 0;
-  for (;;) {
-    const lineEnd = body.indexOf('\r\n', at);
-    if (lineEnd === -1) return { data, ended: false };
-    const sizeText = body.slice(at, lineEnd);
-    assert.match(sizeText, /^[0-9a-f]+$/, `a chunk size line, at byte ${at}`);
-    const size = parseInt(sizeText, 16);
-    if (size === 0) {
-      assert.equal(body.slice(lineEnd + 2), '\r\n', 'the last chunk ends the body');
-      return { data, ended: true };
-    }
-    const start = lineEnd + 2;
-    if (body.length < start + size + 2) return { data, ended: false };
-    data += body.slice(start, start + size);
-    assert.equal(body.slice(start + size, start + size + 2), '\r\n', 'CRLF after chunk data');
-    at = start + size + 2;
-  }
 }
 
 function bodyOf(response: string): string {

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { fetch } from 'undici';
 import { chunkOf } from '../../src/http/streams/chunk-framing.ts';
+import { dechunk } from '../support/chunked-body.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -23,28 +24,6 @@ function rawSubscribe(
     `GET ${target.pathname}${target.search} HTTP/${version}\r\nHost: ${target.host}\r\n\r\n`,
   );
   return { socket, bytes: () => received };
-}
-
-/** Decodes a chunked body strictly (RFC 9112 §7.1); returns the data and whether it ended. */
-function dechunk(body: string): { data: string; ended: boolean } {
-  let data = '';
-  let at = 0;
-  for (;;) {
-    const lineEnd = body.indexOf('\r\n', at);
-    if (lineEnd === -1) return { data, ended: false };
-    const sizeText = body.slice(at, lineEnd);
-    assert.match(sizeText, /^[0-9a-f]+$/, `a chunk size line, at byte ${at}`);
-    const size = parseInt(sizeText, 16);
-    if (size === 0) {
-      assert.equal(body.slice(lineEnd + 2), '\r\n', 'the last chunk ends the body');
-      return { data, ended: true };
-    }
-    const start = lineEnd + 2;
-    if (body.length < start + size + 2) return { data, ended: false };
-    data += body.slice(start, start + size);
-    assert.equal(body.slice(start + size, start + size + 2), '\r\n', 'CRLF after chunk data');
-    at = start + size + 2;
-  }
 }
 
 function split(response: string): { head: string; body: string } {
