@@ -193,10 +193,14 @@ export type StoreConfig =
       /**
        * `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS; or
        * `redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N]` (`rediss+sentinel://`
-       * for TLS): the master the Sentinels name, followed through failovers.
+       * for TLS): the master the Sentinels name, followed through failovers; or
+       * `redis+cluster://[user:pass@]host:port,host:port` (`rediss+cluster://`): a Redis Cluster.
        */
       readonly url: string;
-      /** Every key starts with it: hubs that share a prefix share history. */
+      /**
+       * Every key starts with it: hubs that share a prefix share history. On a cluster it is
+       * put in braces (`{herald:}`) unless it holds a hash tag: one hub's keys share a slot.
+       */
       readonly keyPrefix: string;
       /**
        * A publish is acknowledged only once this many replicas hold it (Redis `WAIT`), else

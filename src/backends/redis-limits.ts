@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { RateLimit } from '../core/rate-limiter.ts';
 import type { SharedLimitStore } from '../core/shared-limits.ts';
+import type { RedisConnection } from './redis-scripts.ts';
 import { RedisScript } from './redis-scripts.ts';
 
 /**
@@ -101,32 +102,36 @@ return {1, tostring(tokens)}
  */
 export class RedisLimitStore implements SharedLimitStore {
   readonly leaseMs: number;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
   /** This process's field in every client's hash. */
   readonly #me = randomUUID();
 
-  private constructor(redis: Redis, prefix: string, leaseMs: number) {
+  private constructor(redis: RedisConnection, prefix: string, leaseMs: number) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.leaseMs = leaseMs;
   }
 
   /**
-   * Opens a connection like `connection` (same server, Sentinels, TLS and credentials). An
+   * Opens a connection like `connection` (same server, Sentinels or cluster, TLS and
+   * credentials; on a cluster each key, used alone, goes to the master of its own slot). An
    * unreachable Redis is not an error here: the limits start out deciding alone, and the first
    * call or the renewal timer finds Redis again.
    */
   static async open(
-    connection: Redis,
+    connection: RedisConnection,
     prefix: string,
     leaseMs: number = STREAM_LEASE_MS,
   ): Promise<RedisLimitStore> {
-    const redis = connection.duplicate({
-      connectionName: 'herald-limits',
-      commandTimeout: LIMITS_COMMAND_TIMEOUT_MS,
-      lazyConnect: true,
-    });
+    const own = { connectionName: 'herald-limits', commandTimeout: LIMITS_COMMAND_TIMEOUT_MS };
+    const redis =
+      connection instanceof Cluster
+        ? connection.duplicate([], {
+            lazyConnect: true,
+            redisOptions: { ...connection.options.redisOptions, ...own },
+          })
+        : connection.duplicate({ ...own, lazyConnect: true });
     // Failures surface through the calls that fail; without a listener ioredis prints them.
     redis.on('error', () => undefined);
     await redis.connect().catch(() => undefined);

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+
+/** One Redis server (directly or through Sentinels), or a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
 
 /**
  * A Lua script run with EVALSHA, falling back to EVAL the first time a server does not hold it
@@ -15,17 +18,81 @@ export class RedisScript {
   }
 
   async run(
-    redis: Redis,
+    redis: RedisConnection,
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!isNoScript(error)) throw error;
       return redis.eval(this.#source, keys.length, ...keys, ...args);
     }
   }
+
+  /**
+   * Runs the script, then `WAIT replicas timeoutMs`, in one pipeline: both go down the same
+   * connection, which WAIT needs (it counts the replicas holding that connection's writes).
+   * A cluster routes a lone WAIT (it has no key) to any node, so this is the only way there,
+   * and it saves a round trip everywhere. Throws the script's error; gives the replicas that
+   * confirmed, or the error WAIT answered.
+   *
+   * On a cluster, a MOVED answer means the server ran nothing and the slot is elsewhere now
+   * (after a failover): ioredis does not retry a pipeline whose WAIT succeeded, so the slot map
+   * is refreshed here and the pipeline sent once more to the new owner.
+   */
+  async runThenWait(
+    redis: RedisConnection,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<{ readonly result: unknown; readonly confirmed: number | Error }> {
+    let moved = false;
+    for (;;) {
+      let answer = await this.#pipelineThenWait(redis, 'evalsha', keys, args, replicas, timeoutMs);
+      if (isNoScript(answer.error)) {
+        answer = await this.#pipelineThenWait(redis, 'eval', keys, args, replicas, timeoutMs);
+      }
+      if (answer.error === undefined) return { result: answer.result, confirmed: answer.confirmed };
+      if (!moved && 'refreshSlotsCache' in redis && /^MOVED /.test(answer.error.message)) {
+        moved = true;
+        await new Promise<void>((resolve) => {
+          redis.refreshSlotsCache(() => {
+            resolve();
+          });
+        });
+        continue;
+      }
+      throw answer.error;
+    }
+  }
+
+  async #pipelineThenWait(
+    redis: RedisConnection,
+    how: 'evalsha' | 'eval',
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<{ error: Error | undefined; result: unknown; confirmed: number | Error }> {
+    const pipeline = redis.pipeline();
+    if (how === 'evalsha') pipeline.evalsha(this.#sha, keys.length, ...keys, ...args);
+    else pipeline.eval(this.#source, keys.length, ...keys, ...args);
+    const replies = await pipeline.wait(replicas, timeoutMs).exec();
+    const [[scriptError, result] = [], [waitError, confirmed] = []] = replies ?? [];
+    const error =
+      scriptError ?? (replies === null ? new Error('the pipeline was discarded') : null);
+    return {
+      error: error === null ? undefined : error,
+      result,
+      confirmed: waitError ?? (confirmed as number),
+    };
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 /** The prefix of the error the append script answers when a publisher id is taken. */

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type {
   Backend,
   BackendCapabilities,
@@ -21,9 +21,18 @@ import {
   streamIdOf,
   wireIdOf,
 } from './redis-entry.ts';
+import { hubKeyPrefix } from './redis-keys.ts';
 import { RedisLimitStore } from './redis-limits.ts';
+import type { RedisConnection } from './redis-scripts.ts';
 import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
-import { checkRedisUrl, isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.ts';
+import {
+  checkRedisUrl,
+  isClusterUrl,
+  isSentinelUrl,
+  parseClusterUrl,
+  parseSentinelUrl,
+  redactRedisUrl,
+} from './redis-url.ts';
 import { StoreOpenError } from './store-open-error.ts';
 import { duplicateId, FeedListeners, reasonOf, storeClosed, storeFailed } from './store-feed.ts';
 
@@ -31,10 +40,14 @@ export interface RedisBackendOptions {
   /**
    * `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS; or
    * `redis+sentinel://[user:pass@]host:port,…/mymaster[?db=N]` (`rediss+sentinel://`) to find
-   * the master through Sentinels and follow its failovers.
+   * the master through Sentinels and follow its failovers; or
+   * `redis+cluster://[user:pass@]host:port,…` (`rediss+cluster://`) for a Redis Cluster.
    */
   readonly url: string;
-  /** Every key this store uses starts with it, e.g. `herald:`. */
+  /**
+   * Every key this store uses starts with it, e.g. `herald:`; on a cluster, within a hash tag
+   * (`{herald:}`, see redis-keys.ts).
+   */
   readonly keyPrefix: string;
   /** Most updates kept; older ones are trimmed in the background. `null`: no count limit. */
   readonly maxEvents: number | null;
@@ -99,8 +112,8 @@ const MAX_RETRY_DELAY_MS = 1_000;
  * quickly with HERALD_ERR_BACKEND_UNAVAILABLE or is acknowledged because Redis stored it.
  */
 export class RedisBackend implements Backend {
-  readonly #commands: Redis;
-  readonly #feed: Redis;
+  readonly #commands: RedisConnection;
+  readonly #feed: RedisConnection;
   readonly #options: RedisBackendOptions;
   readonly #keys: readonly [stream: string, idlog: string, ids: string, trimmed: string];
   /** Each update's position is its stream id (see `positionOf`). */
@@ -118,15 +131,15 @@ export class RedisBackend implements Backend {
   #closed = false;
 
   private constructor(
-    commands: Redis,
-    feed: Redis,
+    commands: RedisConnection,
+    feed: RedisConnection,
     options: RedisBackendOptions,
     lastSeen: string,
   ) {
     this.#commands = commands;
     this.#feed = feed;
     this.#options = options;
-    const prefix = options.keyPrefix;
+    const prefix = hubKeyPrefix(options.keyPrefix, commands instanceof Cluster);
     this.#keys = [`${prefix}stream`, `${prefix}idlog`, `${prefix}ids`, `${prefix}trimmed`];
     this.#lastSeen = lastSeen;
     this.#feedLoop = this.#readFeed();
@@ -148,7 +161,6 @@ export class RedisBackend implements Backend {
     if (problem !== undefined) {
       throw new StoreOpenError(`Cannot use the Redis store ${shown}: ${problem}.`);
     }
-    const sentinelUrl = isSentinelUrl(options.url);
     let opened = false;
     const minReplicas = options.minReplicas ?? 0;
     const commandTimeout =
@@ -167,16 +179,18 @@ export class RedisBackend implements Backend {
       // At start-up an unreachable Redis is an error to report; once running, reconnect forever.
       retryStrategy: (attempt) => (opened ? retryDelay(attempt) : null),
       connectionName: 'herald',
-      ...sentinelOptions(options.url, () => opened),
     };
-    const commands = sentinelUrl ? new Redis(base) : new Redis(options.url, base);
-    const feedOptions: RedisOptions = {
-      ...base,
-      connectionName: 'herald-feed',
-      // The live read blocks in Redis for FEED_BLOCK_MS: give it that on top.
-      commandTimeout: (options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) + FEED_BLOCK_MS,
-    };
-    const feed = sentinelUrl ? new Redis(feedOptions) : new Redis(options.url, feedOptions);
+    const commands = connect(options.url, base, () => opened);
+    const feed = connect(
+      options.url,
+      {
+        ...base,
+        connectionName: 'herald-feed',
+        // The live read blocks in Redis for FEED_BLOCK_MS: give it that on top.
+        commandTimeout: (options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) + FEED_BLOCK_MS,
+      },
+      () => opened,
+    );
     // Failures surface through the commands that fail; without a listener ioredis prints them.
     let lastError: unknown;
     for (const connection of [commands, feed]) {
@@ -191,14 +205,18 @@ export class RedisBackend implements Backend {
       // answer to a command sent after it: refuse to run on the wrong database.
       await Promise.all([commands.ping(), feed.ping()]);
       if (lastError !== undefined) throw asError(lastError);
-      const lastSeen = await lastGeneratedId(commands, `${options.keyPrefix}stream`);
+      // On a cluster this also opens the connection to the master of the hub's slot.
+      const lastSeen = await lastGeneratedId(
+        commands,
+        `${hubKeyPrefix(options.keyPrefix, commands instanceof Cluster)}stream`,
+      );
       opened = true;
       return new RedisBackend(commands, feed, options, lastSeen);
     } catch (error) {
       commands.disconnect();
       feed.disconnect();
       throw new StoreOpenError(
-        `Cannot use the Redis store ${shown}: ${reasonOf(lastError ?? error)}.`,
+        `Cannot use the Redis store ${shown}: ${describe(lastError ?? error)}.`,
         { cause: error },
       );
     }
@@ -233,9 +251,22 @@ export class RedisBackend implements Backend {
       const fields = encodeEntry(update);
       args.push(update.id ?? '', fields.length, ...fields);
     }
+    const wanted = this.#options.minReplicas ?? 0;
+    const timeoutMs = this.#options.minReplicasTimeoutMs ?? DEFAULT_MIN_REPLICAS_TIMEOUT_MS;
     let assigned: unknown;
+    let confirmed: number | Error | undefined;
     try {
-      assigned = await APPEND.run(this.#commands, this.#keys, args);
+      if (wanted > 0) {
+        ({ result: assigned, confirmed } = await APPEND.runThenWait(
+          this.#commands,
+          this.#keys,
+          args,
+          wanted,
+          timeoutMs,
+        ));
+      } else {
+        assigned = await APPEND.run(this.#commands, this.#keys, args);
+      }
     } catch (error) {
       const duplicate = duplicateIndex(error);
       if (duplicate !== undefined) {
@@ -244,41 +275,11 @@ export class RedisBackend implements Backend {
       throw storeFailed(reasonOf(error), error);
     }
     const streamIds = assigned as string[];
-    await this.#awaitReplicas(updates.length);
+    if (confirmed !== undefined) refuseUnreplicated(updates.length, confirmed, wanted, timeoutMs);
     return updates.map((update, i) => ({
       ...update,
       id: update.id ?? wireIdOf(streamIds[i] ?? ''),
     }));
-  }
-
-  /**
-   * With `minReplicas`, an append is acknowledged only once that many replicas hold it: Redis
-   * replicates asynchronously, so the master's answer alone can be lost when a replica is
-   * promoted. `WAIT` covers every write this connection made before it, so the append just run.
-   * When too few replicas confirm in time the append is still stored on the master (and may
-   * be delivered), but it is not acknowledged: the publisher gets 503 and may retry.
-   */
-  async #awaitReplicas(count: number): Promise<void> {
-    const wanted = this.#options.minReplicas ?? 0;
-    if (wanted <= 0) return;
-    const timeoutMs = this.#options.minReplicasTimeoutMs ?? DEFAULT_MIN_REPLICAS_TIMEOUT_MS;
-    const what = count === 1 ? 'The update was' : `The ${count} updates were`;
-    let confirmed: number;
-    try {
-      confirmed = await this.#commands.wait(wanted, timeoutMs);
-    } catch (error) {
-      throw new HeraldError(
-        'HERALD_ERR_BACKEND_UNAVAILABLE',
-        `${what} stored on the Redis master, but waiting for ${wanted} replica(s) to confirm failed (${reasonOf(error)}): not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
-        { cause: error },
-      );
-    }
-    if (confirmed < wanted) {
-      throw new HeraldError(
-        'HERALD_ERR_BACKEND_UNAVAILABLE',
-        `${what} stored on the Redis master, but only ${confirmed} of the ${wanted} replica(s) this hub requires confirmed within ${timeoutMs} ms: not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
-      );
-    }
   }
 
   /**
@@ -519,6 +520,99 @@ export class RedisBackend implements Backend {
 }
 
 /**
+ * With `minReplicas`, an append is acknowledged only once that many replicas hold it: Redis
+ * replicates asynchronously, so the master's answer alone can be lost when a replica is
+ * promoted. `WAIT`, sent right after the append on the same connection, covers every write
+ * that connection made before it, so the append. When too few replicas confirm in time the
+ * append is still stored on the master (and may be delivered), but it is not acknowledged: the
+ * publisher gets 503 and may retry.
+ */
+function refuseUnreplicated(
+  count: number,
+  confirmed: number | Error,
+  wanted: number,
+  timeoutMs: number,
+): void {
+  const what = count === 1 ? 'The update was' : `The ${count} updates were`;
+  if (confirmed instanceof Error) {
+    throw new HeraldError(
+      'HERALD_ERR_BACKEND_UNAVAILABLE',
+      `${what} stored on the Redis master, but waiting for ${wanted} replica(s) to confirm failed (${reasonOf(confirmed)}): not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+      { cause: confirmed },
+    );
+  }
+  if (confirmed < wanted) {
+    throw new HeraldError(
+      'HERALD_ERR_BACKEND_UNAVAILABLE',
+      `${what} stored on the Redis master, but only ${confirmed} of the ${wanted} replica(s) this hub requires confirmed within ${timeoutMs} ms: not acknowledged. ${MAY_STILL_BE_DELIVERED}`,
+    );
+  }
+}
+
+/** A connection as the URL says: one server, the master the Sentinels name, or a cluster. */
+function connect(url: string, options: RedisOptions, opened: () => boolean): RedisConnection {
+  if (isClusterUrl(url)) return new Cluster(...clusterOptions(url, options, opened));
+  if (isSentinelUrl(url)) return new Redis({ ...options, ...sentinelOptions(url, opened) });
+  return new Redis(url, options);
+}
+
+/**
+ * For a Cluster URL: ioredis's own Cluster support. It learns which master holds each slot from
+ * the listed nodes, follows MOVED and ASK answers (refreshing its slot map), and when a master
+ * dies it finds the promoted replica through the next MOVED. What it would do beyond that is
+ * turned off where it could break a promise of this store:
+ * - a command whose connection was lost is never sent again (`retryDelayOnFailover: 0`): it
+ *   may have run, and an append must never be stored twice; the publish fails with 503;
+ * - nor retried while the cluster is down (`retryDelayOnClusterDown: 0`), nor queued while it
+ *   reconnects (`enableOfflineQueue: false`): a publish fails fast, as on one server.
+ * Node connections get `options` (credentials, timeouts, TLS); each is opened on first use.
+ */
+function clusterOptions(
+  url: string,
+  options: RedisOptions,
+  opened: () => boolean,
+): [{ host: string; port: number }[], ClusterOptions] {
+  const target = parseClusterUrl(url);
+  if (typeof target === 'string') throw new Error(target);
+  // What a cluster decides for its nodes itself (it never reconnects a lost node: the next
+  // MOVED names its successor), or has no meaning there (one database).
+  const nodeOptions: RedisOptions = { ...options };
+  delete nodeOptions.retryStrategy;
+  delete nodeOptions.enableOfflineQueue;
+  delete nodeOptions.lazyConnect;
+  delete nodeOptions.db;
+  return [
+    target.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      // At start-up no reachable node is an error to report; once running, keep trying.
+      clusterRetryStrategy: (attempt) => (opened() ? retryDelay(attempt) : null),
+      slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+      redisOptions: {
+        ...nodeOptions,
+        // A command waiting for its node's connection must not outlive its own timeout and
+        // then be sent all the same.
+        connectTimeout: Math.min(CONNECT_TIMEOUT_MS, options.commandTimeout ?? CONNECT_TIMEOUT_MS),
+        ...(target.username === undefined ? {} : { username: target.username }),
+        ...(target.password === undefined ? {} : { password: target.password }),
+        ...(target.tls ? { tls: {} } : {}),
+      },
+      // With TLS, connect to the names given (which the certificates name), not their addresses.
+      ...(target.tls
+        ? {
+            dnsLookup: (address: string, callback: (error: null, address: string) => void) => {
+              callback(null, address);
+            },
+          }
+        : {}),
+    },
+  ];
+}
+
+/**
  * For a Sentinel URL: ioredis's own Sentinel support, which asks the Sentinels for the master
  * on every (re)connection, so both connections follow a failover without a restart. Empty for
  * a one-server URL.
@@ -550,7 +644,7 @@ function sentinelOptions(url: string, opened: () => boolean): RedisOptions {
 const NOT_FOUND: HistoryRead = { found: false, updates: [], reached: BEFORE_ALL };
 
 /** The stream id Redis issued last (0-0 for a stream that does not exist yet). */
-async function lastGeneratedId(redis: Redis, stream: string): Promise<string> {
+async function lastGeneratedId(redis: RedisConnection, stream: string): Promise<string> {
   if ((await redis.exists(stream)) === 0) return '0-0';
   const info = (await redis.xinfo('STREAM', stream)) as unknown[];
   const at = info.indexOf('last-generated-id');
@@ -572,4 +666,20 @@ function asError(value: unknown): Error {
 
 function retryDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RETRY_DELAY_MS);
+}
+
+/** Why a Redis call failed, in words (`reasonOf`, and for a cluster no node answered, which). */
+/**
+ * Why Redis could not be used, for the start-up message: `reasonOf`, except when no listed
+ * cluster node described the cluster, which ioredis words as a slot cache failure.
+ */
+function describe(error: unknown): string {
+  const message = reasonOf(error);
+  if (error instanceof Error && error.name === 'ClusterAllFailedError') {
+    // The last node's failure says little ("Connection is closed"), but is all ioredis keeps.
+    const cause = (error as { lastNodeError?: unknown }).lastNodeError;
+    const detail = cause === undefined ? '' : `: ${reasonOf(cause)}`;
+    return `none of the listed cluster nodes described the cluster (${message}${detail})`;
+  }
+  return message;
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { redactRedisUrl } from '../backends/redis-url.ts';
+import { hubKeyPrefix } from '../backends/redis-keys.ts';
+import { isClusterUrl, redactRedisUrl } from '../backends/redis-url.ts';
 import type { HeraldConfig } from '../config.ts';
 import { startHerald } from '../herald.ts';
 import type { DevelopmentKey } from './development-key.ts';
@@ -95,7 +96,8 @@ function describeHistory(config: HeraldConfig): string {
       (config.store.minReplicas ?? 0) > 0
         ? `; a publish is acknowledged once ${config.store.minReplicas} replica(s) have it`
         : '';
-    return `History: Redis at ${redactRedisUrl(config.store.url)}, keys ${config.store.keyPrefix}* (${size}${age}${replicas})`;
+    const prefix = hubKeyPrefix(config.store.keyPrefix, isClusterUrl(config.store.url));
+    return `History: Redis at ${redactRedisUrl(config.store.url)}, keys ${prefix}* (${size}${age}${replicas})`;
   }
   return `History: SQLite at ${resolve(config.store.path)} (${size}${age})`;
 }

@@ -251,7 +251,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   option({
     flag: 'store',
     kind: store(),
-    help: `sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}), memory, or redis://[user:pass@]host:port[/db] (rediss:// for TLS), or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N] (rediss+sentinel:// for TLS): the master the Sentinels name`,
+    help: `sqlite:<file>, sqlite (= sqlite:${DEFAULT_SQLITE_PATH}), memory, or redis://[user:pass@]host:port[/db] (rediss:// for TLS), or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N] (rediss+sentinel:// for TLS): the master the Sentinels name, or redis+cluster://[user:pass@]host:port,host:port (rediss+cluster:// for TLS): a Redis Cluster`,
     path: 'store',
   }),
   option({

@@ -10,7 +10,7 @@ export const DEFAULT_SQLITE_PATH = 'herald-data/herald.db';
 export const DEFAULT_REDIS_PREFIX = 'herald:';
 
 const REDIS_FORMS =
-  'Use redis://[user:pass@]host:port[/db], or rediss:// for TLS, or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N].';
+  'Use redis://[user:pass@]host:port[/db], or rediss:// for TLS, or redis+sentinel://[user:pass@]host:port,host:port/mymaster[?db=N], or redis+cluster://[user:pass@]host:port,host:port.';
 
 /**
  * Where history is kept: `memory`, `sqlite`, `sqlite:<file>` or a Redis URL on the command line;
@@ -26,7 +26,7 @@ export function store(): ValueKind {
       if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) {
         return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
       }
-      if (/^rediss?(\+sentinel)?:/i.test(text)) {
+      if (/^rediss?(\+sentinel|\+cluster)?:/i.test(text)) {
         refuseRedisUrl(text, name);
         return { kind: 'redis', url: text, keyPrefix: DEFAULT_REDIS_PREFIX };
       }

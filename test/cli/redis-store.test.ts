@@ -100,6 +100,16 @@ const REFUSED: [string, string[], RegExp][] = [
     /herald: Cannot use the Redis store redis\+sentinel:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2\/mymaster: All sentinels are unreachable/,
   ],
   [
+    'a Cluster URL with a database',
+    ['--store', 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001/1'],
+    /--store is not a usable Redis URL \(a cluster has only database 0: the URL must not have a path\)/,
+  ],
+  [
+    'unreachable cluster nodes',
+    ['--store', 'redis+cluster://127.0.0.1:1,127.0.0.1:2'],
+    /herald: Cannot use the Redis store redis\+cluster:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2: none of the listed cluster nodes described the cluster \(Failed to refresh slots cache/,
+  ],
+  [
     '--redis-min-replicas without the Redis store',
     ['--store', 'memory', '--redis-min-replicas', '1'],
     /--redis-min-replicas applies to the Redis store only/,
@@ -142,9 +152,19 @@ test('a Redis password never appears in messages', async (t) => {
     ['serve', '--port', '0', '--store', `redis+sentinel://user:${secret}@127.0.0.1:1/mymaster`],
     { HERALD_JWT_KEY: KEY },
   );
+  const cluster = runCli(
+    t,
+    ['serve', '--port', '0', '--store', `redis+cluster://user:${secret}@127.0.0.1:1`],
+    { HERALD_JWT_KEY: KEY },
+  );
   assert.equal(await bad.exited, 2);
   assert.equal(await unreachable.exited, 2);
   assert.equal(await sentinels.exited, 2);
+  assert.equal(await cluster.exited, 2);
+  assert.match(
+    cluster.stderr,
+    /Cannot use the Redis store redis\+cluster:\/\/user:\*\*\*@127\.0\.0\.1:1/,
+  );
   assert.match(
     sentinels.stderr,
     /Cannot use the Redis store redis\+sentinel:\/\/user:\*\*\*@127\.0\.0\.1:1\/mymaster/,
@@ -153,7 +173,7 @@ test('a Redis password never appears in messages', async (t) => {
     unreachable.stderr,
     /Cannot use the Redis store redis:\/\/user:\*\*\*@127\.0\.0\.1:1\/0/,
   );
-  for (const cli of [bad, unreachable, sentinels]) {
+  for (const cli of [bad, unreachable, sentinels, cluster]) {
     assert.ok(!(cli.stdout + cli.stderr).includes(secret), cli.stderr);
   }
 });

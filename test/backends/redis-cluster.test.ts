@@ -1,0 +1,57 @@
+/**
+ * The whole backend conformance suite on a Redis Cluster of this file's own: three masters and
+ * three replicas (real redis-server processes). Every test uses a fresh key prefix, so the
+ * hubs' slots, and the masters holding them, vary from test to test.
+ */
+import { after, before } from 'node:test';
+import { hubKeyPrefix } from '../../src/backends/redis-keys.ts';
+import { RedisBackend } from '../../src/backends/redis.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
+import { uniquePrefix } from '../support/redis.ts';
+import { runBackendConformance } from './conformance.ts';
+
+let cluster: RedisCluster | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+before(async () => {
+  cluster = await RedisCluster.start((cleanup) => cleanups.push(cleanup));
+});
+after(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+runBackendConformance('RedisBackend on a 3-master Redis Cluster', {
+  create: async ({ historySize, refuseDuplicateIds }) => {
+    if (cluster === undefined) throw new Error('the cluster did not start');
+    const { url } = cluster;
+    const keyPrefix = uniquePrefix('cluster-conformance');
+    const open = () =>
+      RedisBackend.open({
+        url,
+        keyPrefix,
+        maxEvents: historySize,
+        maxAgeMs: null,
+        refuseDuplicateIds,
+      });
+    const opened: RedisBackend[] = [await open()];
+    const first = opened[0] as RedisBackend;
+    return {
+      backend: first,
+      reopen: async () => {
+        const backend = await open();
+        opened.push(backend);
+        return backend;
+      },
+      openPeer: async () => {
+        const backend = await open();
+        opened.push(backend);
+        return backend;
+      },
+      settle: async () => {
+        const open = opened.filter((backend) => !backend.closed);
+        for (const backend of open) await backend.caughtUp();
+        await open[0]?.trim({ ignoreGrace: true });
+      },
+      cleanup: () => cluster?.deleteKeys(hubKeyPrefix(keyPrefix, true)) ?? Promise.resolve(),
+    };
+  },
+});
