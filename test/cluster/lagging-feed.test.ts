@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RedisBackend } from '../../src/backends/redis.ts';
 import { Hub } from '../../src/core/hub.ts';
-import type { FrameSink } from '../../src/core/subscriber.ts';
 import type { NewUpdate } from '../../src/core/update.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { RecordingSink } from '../support/recording-sink.ts';
 
 const LIMITS = {
   maxTopicsPerUpdate: 64,
@@ -14,22 +14,6 @@ const LIMITS = {
 };
 const BATCH = 5_000;
 const RESUME_AT = 4_000;
-
-/** A sink that keeps the ids of the frames it is given. */
-class IdSink implements FrameSink {
-  readonly ids: string[] = [];
-  closed = false;
-  write(frame: Uint8Array): boolean {
-    this.ids.push(/^id: (.*)$/m.exec(Buffer.from(frame).toString())?.[1] ?? '(none)');
-    return true;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
 
 const updates = (label: string, count: number): NewUpdate[] =>
   Array.from({ length: count }, (_, i) => ({
@@ -58,7 +42,7 @@ test('a resume on a node whose live feed lags the shared stream writes each upda
   // subscription below arrives while most of the burst is still on its way here.
   const stored = await writer.append(updates('burst', BATCH));
   const resumeAfter = stored[RESUME_AT - 1]?.id ?? '';
-  const sink = new IdSink();
+  const sink = new RecordingSink();
   const deliveredAtJoin = delivered;
   const opened = await hub.subscribe({
     selectors: ['https://example.com/lag'],

@@ -3,30 +3,8 @@ import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MemoryBackend } from '../../src/backends/memory.ts';
 import { Hub } from '../../src/core/hub.ts';
-import type { FrameSink } from '../../src/core/subscriber.ts';
 import type { NewUpdate } from '../../src/core/update.ts';
-
-/** A sink that keeps the ids of the frames written to it, in order. */
-class RecordingSink implements FrameSink {
-  readonly ids: string[] = [];
-  closed = false;
-  onFrame: (() => void) | undefined;
-
-  write(frame: Uint8Array): boolean {
-    const id = /^id: (.*)$/m.exec(Buffer.from(frame).toString('utf8'))?.[1];
-    if (id !== undefined) this.ids.push(id);
-    this.onFrame?.();
-    return true;
-  }
-
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-}
+import { RecordingSink } from '../support/recording-sink.ts';
 
 function hubOn(backend: MemoryBackend, dispatchSliceMs?: number): Hub {
   return new Hub(backend, {

@@ -12,8 +12,8 @@ import {
 import type { MatchSubscriptionDocument } from '../../src/core/match-subscription-events.ts';
 import { Presence } from '../../src/core/presence.ts';
 import { PresenceService } from '../../src/core/presence-service.ts';
-import type { FrameSink } from '../../src/core/subscriber.ts';
 import { matcherSelector } from '../../src/core/url-pattern.ts';
+import { RecordingSink } from '../support/recording-sink.ts';
 
 const HUB = 'https://hub.example.com/.well-known/mercure';
 const LIMITS = {
@@ -22,19 +22,6 @@ const LIMITS = {
   maxSelectorsPerSubscription: 64,
   maxPendingBytes: 1 << 20,
 };
-
-class Sink implements FrameSink {
-  closed = false;
-  write(): boolean {
-    return true;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
 
 test('a draft-08 subscription is present in both forms; a restart ends both', async () => {
   const backend = new MemoryBackend({ historySize: 100 });
@@ -63,7 +50,7 @@ test('a draft-08 subscription is present in both forms; a restart ends both', as
       },
     ],
     grants: { privateSelectors: [] },
-    sink: new Sink(),
+    sink: new RecordingSink(),
   });
   const subscriber = opened.subscriberId ?? '';
   const presence = service.subscriptions;

@@ -4,13 +4,13 @@ import { MemoryBackend } from '../../src/backends/memory.ts';
 import { Hub } from '../../src/core/hub.ts';
 import { Presence } from '../../src/core/presence.ts';
 import { PresenceService } from '../../src/core/presence-service.ts';
-import type { FrameSink } from '../../src/core/subscriber.ts';
 import {
   expandSegment,
   subscriptionDocument,
   subscriptionEvent,
   subscriptionId,
 } from '../../src/core/subscription-events.ts';
+import { RecordingSink } from '../support/recording-sink.ts';
 
 const LIMITS = {
   maxTopicsPerUpdate: 64,
@@ -18,22 +18,6 @@ const LIMITS = {
   maxSelectorsPerSubscription: 64,
   maxPendingBytes: 1 << 20,
 };
-
-/** A sink that keeps what it is given; the hub needs nothing more of a connection here. */
-class CollectingSink implements FrameSink {
-  readonly frames: Uint8Array[] = [];
-  closed = false;
-  write(frame: Uint8Array): boolean {
-    this.frames.push(frame);
-    return true;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
 
 test('every node of a cluster derives the same active subscriptions from the shared feed', async () => {
   // Two hubs on one backend: the backend hands each of them every update, as a cluster's does.
@@ -45,7 +29,7 @@ test('every node of a cluster derives the same active subscriptions from the sha
   const opened = await nodeA.subscribe({
     selectors: ['https://example.com/books/{id}', 'https://example.com/chat'],
     grants: { privateSelectors: [] },
-    sink: new CollectingSink(),
+    sink: new RecordingSink(),
     payload: { name: 'alice' },
   });
   const subscriber = opened.subscriberId ?? '';

@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import type { Backend, HistoryRead, Position } from '../../src/core/backend.ts';
 import { BEFORE_ALL } from '../../src/core/backend.ts';
 import { Hub } from '../../src/core/hub.ts';
-import type { FrameSink } from '../../src/core/subscriber.ts';
 import type { Update } from '../../src/core/update.ts';
+import { RecordingSink } from '../support/recording-sink.ts';
 
 const TOPIC = 'https://example.com/hand-off';
 
@@ -84,22 +84,6 @@ class ScriptedBackend implements Backend {
   }
 }
 
-/** Keeps the data line of each frame written (ids repeat here; data does not). */
-class DataSink implements FrameSink {
-  readonly data: string[] = [];
-  closed = false;
-  write(frame: Uint8Array): boolean {
-    this.data.push(/^data: (.*)$/m.exec(Buffer.from(frame).toString())?.[1] ?? '(none)');
-    return true;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
-
 function hubOn(backend: Backend): Hub {
   return new Hub(backend, {
     maxTopicsPerUpdate: 8,
@@ -130,7 +114,7 @@ const positionOf = (index: number): Position => BigInt((index + 1) * 10);
 test('held-back frames at or before the position the read reached are dropped, the rest written once after the replay, whatever their ids', async () => {
   const backend = new ScriptedBackend();
   const hub = hubOn(backend);
-  const sink = new DataSink();
+  const sink = new RecordingSink();
   const reading = backend.nextRead();
   const subscribing = hub.subscribe({
     selectors: [TOPIC],
@@ -166,7 +150,7 @@ test('held-back frames at or before the position the read reached are dropped, t
 test('a read that reaches no update (unknown id) drops no held-back frame', async () => {
   const backend = new ScriptedBackend();
   const hub = hubOn(backend);
-  const sink = new DataSink();
+  const sink = new RecordingSink();
   const reading = backend.nextRead();
   const subscribing = hub.subscribe({
     selectors: [TOPIC],
@@ -189,7 +173,7 @@ test('a read that reaches no update (unknown id) drops no held-back frame', asyn
 test('a resume after an update the subscriber may not see drops no held-back frame, as for an unknown id', async () => {
   const backend = new ScriptedBackend();
   const hub = hubOn(backend);
-  const sink = new DataSink();
+  const sink = new RecordingSink();
   const reading = backend.nextRead();
   const subscribing = hub.subscribe({
     selectors: [TOPIC],
