@@ -3,11 +3,11 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request } from 'node:http';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import type { RunningCli } from '../support/cli.ts';
 import { runCli } from '../support/cli.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { waitFor } from '../support/wait.ts';
 
 /*
  * The stream limit and the publish rate hold for the whole cluster: two nodes of two workers
@@ -149,18 +149,6 @@ async function publish(
   });
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
 test("2 nodes x 2 workers on Redis: the 11th stream of one address is refused wherever it lands, a closed one frees a place, a killed node's places come back within the lease; the publish rate holds across nodes", async (t) => {
   const prefix = uniquePrefix('cluster-limits');
   t.after(async () => {
@@ -198,11 +186,10 @@ test("2 nodes x 2 workers on Redis: the 11th stream of one address is refused wh
   }
   // Every acknowledged update is delivered and no refused one was stored: a marker published
   // after them all (once the bucket refilled) arrives after exactly the acknowledged ones.
-  await until(
-    async () => (await publish(b.hubUrl, publisher, 'marker')).status === 200,
-    'the bucket to refill',
-  );
-  await until(() => watcher.body.includes('data: marker'), 'the marker');
+  await waitFor(async () => (await publish(b.hubUrl, publisher, 'marker')).status === 200, {
+    message: 'the bucket to refill',
+  });
+  await waitFor(() => watcher.body.includes('data: marker'), { message: 'the marker' });
   const delivered = [...watcher.body.matchAll(/^data: (p-\d+)$/gm)].map((m) => m[1]);
   assert.deepEqual(delivered, acked);
   watcher.close();
@@ -211,24 +198,28 @@ test("2 nodes x 2 workers on Redis: the 11th stream of one address is refused wh
   // --- Streams: 10 places for 127.0.0.1 across the 4 processes.
   const open: { node: Node; stream: Stream }[] = [];
   // The watcher's place is released in the background: take all 10 once it is back.
-  await until(async () => {
-    const node = nodes[open.length % 2] ?? a;
-    const stream = await openStream(t, node.hubUrl);
-    if (stream.status === 200) open.push({ node, stream });
-    else expectTooMany(stream);
-    return open.length === LIMIT;
-  }, '10 streams admitted');
+  await waitFor(
+    async () => {
+      const node = nodes[open.length % 2] ?? a;
+      const stream = await openStream(t, node.hubUrl);
+      if (stream.status === 200) open.push({ node, stream });
+      else expectTooMany(stream);
+      return open.length === LIMIT;
+    },
+    { message: '10 streams admitted' },
+  );
   for (const node of nodes) {
     // Four tries per node: both of its workers, twice.
     for (let i = 0; i < 4; i++) expectTooMany(await openStream(t, node.hubUrl));
   }
   // The open ones still deliver: a marker reaches all 10 (once the publish bucket has a token).
-  await until(
-    async () => (await publish(a.hubUrl, publisher, 'while-full')).status === 200,
-    'the bucket to refill',
-  );
+  await waitFor(async () => (await publish(a.hubUrl, publisher, 'while-full')).status === 200, {
+    message: 'the bucket to refill',
+  });
   for (const { stream } of open) {
-    await until(() => stream.body.includes('data: while-full'), 'the marker on every stream');
+    await waitFor(() => stream.body.includes('data: while-full'), {
+      message: 'the marker on every stream',
+    });
   }
 
   // Closing one on A frees one place, taken on B; then none again, anywhere.
@@ -236,11 +227,14 @@ test("2 nodes x 2 workers on Redis: the 11th stream of one address is refused wh
   assert.ok(closed !== undefined);
   closed.stream.close();
   open.splice(open.indexOf(closed), 1);
-  await until(async () => {
-    const stream = await openStream(t, b.hubUrl);
-    if (stream.status === 200) open.push({ node: b, stream });
-    return stream.status === 200;
-  }, 'the freed place');
+  await waitFor(
+    async () => {
+      const stream = await openStream(t, b.hubUrl);
+      if (stream.status === 200) open.push({ node: b, stream });
+      return stream.status === 200;
+    },
+    { message: 'the freed place' },
+  );
   for (const node of nodes) {
     for (let i = 0; i < 4; i++) expectTooMany(await openStream(t, node.hubUrl));
   }
@@ -252,20 +246,21 @@ test("2 nodes x 2 workers on Redis: the 11th stream of one address is refused wh
   kill(b.cli, b.pids);
   await b.cli.exited;
   let reopened = 0;
-  await until(
+  await waitFor(
     async () => {
       const stream = await openStream(t, a.hubUrl);
       if (stream.status === 200) reopened++;
       else expectTooMany(stream);
       return reopened === onB;
     },
-    `${onB} places of the killed node`,
-    60_000,
+    { message: `${onB} places of the killed node`, timeout: 60_000 },
   );
   for (let i = 0; i < 4; i++) expectTooMany(await openStream(t, a.hubUrl));
 
   kill(a.cli, a.pids);
   await a.cli.exited;
   // Once the leases of A's processes ran out too, their keys expire: nothing leaks.
-  await until(async () => (await countKeys(`${prefix}limits:streams:`)) === 0, 'keys to expire');
+  await waitFor(async () => (await countKeys(`${prefix}limits:streams:`)) === 0, {
+    message: 'keys to expire',
+  });
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisLimitStore } from '../../src/backends/redis-limits.ts';
 import { SharedLimits } from '../../src/core/shared-limits.ts';
@@ -9,6 +8,7 @@ import { SharedRateLimiter } from '../../src/core/shared-rate-limiter.ts';
 import { SharedStreamsPerClient } from '../../src/core/shared-streams-per-client.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { waitFor } from '../support/wait.ts';
 
 /*
  * The cluster-wide limits against a real Redis, each "process" being its own SharedLimits on
@@ -58,19 +58,6 @@ function cleanUp(t: TestContext, prefix: string, url: string = REDIS_URL): void 
   });
 }
 
-/** Retries `attempt` until it answers true; fails after `timeoutMs`. */
-async function eventually(
-  attempt: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await attempt())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
 const CLIENT = '192.0.2.7';
 
 test('two processes share one count per client: the limit holds across them, a release frees a place', async (t) => {
@@ -95,7 +82,7 @@ test('two processes share one count per client: the limit holds across them, a r
   const holder = opened.find((o) => o.admitted)?.process ?? a;
   const other = holder === a ? b : a;
   holder.streams.release(CLIENT);
-  await eventually(() => other.streams.tryOpen(CLIENT), 'the released place to be taken');
+  await waitFor(() => other.streams.tryOpen(CLIENT), { message: 'the released place to be taken' });
   assert.equal(await a.streams.tryOpen(CLIENT), false);
   assert.equal(await b.streams.tryOpen(CLIENT), false);
 
@@ -124,7 +111,9 @@ test('a process killed without releasing stops counting once its lease runs out;
   // Dead, but within its lease: its 2 still count (a killed process releases nothing).
   assert.equal(await survivor.streams.tryOpen(CLIENT), false);
   // Once its lease ran out they come back, and only those: the survivor's own 2 still count.
-  await eventually(() => survivor.streams.tryOpen(CLIENT), 'the dead process to stop counting');
+  await waitFor(() => survivor.streams.tryOpen(CLIENT), {
+    message: 'the dead process to stop counting',
+  });
   assert.equal(await survivor.streams.tryOpen(CLIENT), true);
   assert.equal(await survivor.streams.tryOpen(CLIENT), false);
   const probe = new Redis(REDIS_URL);
@@ -136,10 +125,13 @@ test('a process killed without releasing stops counting once its lease runs out;
   const expiry = () => Number((Object.values(fields)[0] ?? '').split(' ')[1]);
   const first = expiry();
   // The survivor renews its lease every third of it, so its 4 outlive many leases.
-  await eventually(async () => {
-    Object.assign(fields, await probe.hgetall(key));
-    return expiry() > first + 2 * leaseMs;
-  }, 'the survivor to renew its lease twice over');
+  await waitFor(
+    async () => {
+      Object.assign(fields, await probe.hgetall(key));
+      return expiry() > first + 2 * leaseMs;
+    },
+    { message: 'the survivor to renew its lease twice over' },
+  );
   const newcomer = await openProcess(t, REDIS_URL, prefix, { limit: 4, leaseMs });
   assert.equal(await newcomer.streams.tryOpen(CLIENT), false);
   assert.deepEqual(survivor.events, []);
@@ -203,13 +195,18 @@ test('with Redis down, each process counts alone (up to the limit each), says so
   t.after(() => {
     probe.disconnect();
   });
-  await eventually(() => Promise.resolve(a.events.length === 2), 'the store to be found again');
+  await waitFor(() => Promise.resolve(a.events.length === 2), {
+    message: 'the store to be found again',
+  });
   assert.deepEqual(a.events, ['degraded', 'recovered']);
   assert.equal(a.shared.degraded, false);
-  await eventually(async () => {
-    const fields = await probe.hgetall(`${prefix}limits:streams:${CLIENT}`);
-    return Object.values(fields).some((value) => value.startsWith('3 '));
-  }, 'the count to be written back');
+  await waitFor(
+    async () => {
+      const fields = await probe.hgetall(`${prefix}limits:streams:${CLIENT}`);
+      return Object.values(fields).some((value) => value.startsWith('3 '));
+    },
+    { message: 'the count to be written back' },
+  );
   // Shared decisions again: a second process sees the 3 and refuses.
   const b = await openProcess(t, redis.url, prefix, { limit: 3, leaseMs: 600 });
   assert.equal(await b.streams.tryOpen(CLIENT), false);
