@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { HeraldOptions, StoreConfig } from '../config.ts';
 import { withDefaults } from '../config.ts';
 import { checkConfig } from '../options/check-config.ts';
@@ -98,9 +97,7 @@ export function parseServeOptions(argv: readonly string[], env: Env): ServeOptio
   // …and those that depend on others.
   const store = withRedisOptions(values.store, given);
   const logLevel = readOption(given, 'log-level') as LogLevel | undefined;
-  const workersGiven = pick('workers');
-  const workers =
-    workersGiven === undefined ? ONE_WORKER : parseWorkers(workersGiven[1], workersGiven[0]);
+  const workers = readWorkers(given);
   if (workers.count > 1) refuseUnsharedStore(workers, store);
 
   const generatedKey = development ? randomKey() : undefined;
@@ -174,17 +171,14 @@ interface Workers {
 
 const ONE_WORKER: Workers = { count: 1, said: '' };
 
-/** A positive integer, or `auto`: one worker per CPU this process may use. */
-function parseWorkers(value: string, name: string): Workers {
-  const said = `${name} is ${value}`;
-  if (value === 'auto') {
-    const count = availableParallelism();
-    return { count, said: `${said} (${count} CPUs)` };
-  }
-  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024) {
-    throw new OptionError(`${name} must be auto or an integer from 1 to 1024; got "${value}".`);
-  }
-  return { count: Number(value), said };
+/** `--workers`: how many, and how the operator said it. */
+function readWorkers(given: GivenOptions): Workers {
+  const option = given.get('workers');
+  if (option === undefined) return ONE_WORKER;
+  const count = readGiven(option) as number;
+  const [text = ''] = option.texts;
+  const said = `${option.name} is ${text}`;
+  return { count, said: text === 'auto' ? `${said} (${count} CPUs)` : said };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   LONGEST_TIMER,
   opaque,
   origins,
+  processCount,
   rate,
   text,
 } from './value-kinds.ts';
@@ -408,7 +409,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   }),
   option({
     flag: 'workers',
-    kind: opaque('<n|auto>'),
+    kind: processCount(1024),
     help: 'processes sharing the port (auto: one per CPU); above 1 needs a shared store (--store redis://…)',
     defaultText: '1',
   }),

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { trustedProxySet } from '../http/request/client-address.ts';
 import { ConfigError } from './config-error.ts';
 
@@ -72,6 +73,24 @@ export function integer(bounds: IntegerBounds): ValueKind {
       }
     },
     format: (value) => (typeof value === 'number' ? String(value) : undefined),
+  };
+}
+
+/** A number of processes: a whole number within bounds, or `auto`, one per CPU this process may use. */
+export function processCount(max: number): ValueKind {
+  const whole = integer({ min: 1, max });
+  return {
+    ...whole,
+    placeholder: '<n|auto>',
+    read(text, name) {
+      if (text === 'auto') return availableParallelism();
+      if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+        throw new ConfigError(
+          `${name} must be auto or an integer from 1 to ${max}; got "${text}".`,
+        );
+      }
+      return Number(text);
+    },
   };
 }
 
