@@ -88,19 +88,9 @@ function fromFile(spec: OptionSpec, file: FileValues | undefined): Found {
 /** An option's name and text as given (a list's first entry), by flag. */
 export type PickGiven = (flag: string) => [name: string, text: string] | undefined;
 
-/** A list option's name and entries as given, by flag. */
-export type PickGivenList = (flag: string) => [name: string, texts: string[]] | undefined;
-
 export function pickerOf(given: GivenOptions): PickGiven {
   return (flag) => {
     const option = given.get(flag);
     return option === undefined ? undefined : [option.name, option.texts[0] ?? ''];
-  };
-}
-
-export function listPickerOf(given: GivenOptions): PickGivenList {
-  return (flag) => {
-    const option = given.get(flag);
-    return option === undefined ? undefined : [option.name, [...option.texts]];
   };
 }
