@@ -6,8 +6,12 @@ import { RedisLimitStore } from '../../src/backends/redis-limits.ts';
 import { SharedLimits } from '../../src/core/shared-limits.ts';
 import { SharedRateLimiter } from '../../src/core/shared-rate-limiter.ts';
 import { SharedStreamsPerClient } from '../../src/core/shared-streams-per-client.ts';
+import { EventStream } from '../support/event-stream.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
+import { startTestHub } from '../support/test-hub.ts';
+import type { TestHub } from '../support/test-hub.ts';
 import { waitFor } from '../support/wait.ts';
 
 /*
@@ -211,4 +215,49 @@ test('with Redis down, each process counts alone (up to the limit each), says so
   const b = await openProcess(t, redis.url, prefix, { limit: 3, leaseMs: 600 });
   assert.equal(await b.streams.tryOpen(CLIENT), false);
   assert.deepEqual(b.events, []);
+});
+
+test('on a Redis Cluster the limits hold across hubs too (each key alone on its slot)', async (t) => {
+  const cluster = await RedisCluster.start((cleanup) => {
+    t.after(cleanup);
+  });
+  const prefix = uniquePrefix('limits');
+  const hubs = await Promise.all(
+    [0, 1].map(() =>
+      startTestHub(t, {
+        store: { kind: 'redis', url: cluster.url, keyPrefix: prefix },
+        anonymous: true,
+        maxStreamsPerClient: 3,
+        publishRate: 1,
+        publishBurst: 4,
+      }),
+    ),
+  );
+  const [one, two] = hubs as [TestHub, TestHub];
+  const topic = 'https://example.com/cluster-limits';
+  const opened = [];
+  for (const hub of [one, two, one]) {
+    opened.push(await EventStream.open(t, hub.subscribeUrl([topic])));
+  }
+  assert.deepEqual(
+    opened.map((stream) => stream.status),
+    [200, 200, 200],
+  );
+  for (const hub of hubs) {
+    const refused = await EventStream.open(t, hub.subscribeUrl([topic]));
+    assert.equal(refused.status, 429);
+    assert.match(refused.errorBody ?? '', /HERALD_ERR_TOO_MANY_STREAMS/);
+  }
+  // One publisher's bucket of 4 across both hubs (1 a second refills: at most one more).
+  const statuses = [];
+  for (let i = 0; i < 8; i++) {
+    statuses.push((await (i % 2 === 0 ? one : two).publish({ topic, data: `${i}` })).status);
+  }
+  const admitted = statuses.filter((status) => status === 200).length;
+  assert.ok(admitted >= 4 && admitted <= 5, statuses.join(' '));
+  assert.ok(
+    statuses.every((status) => status === 200 || status === 429),
+    statuses.join(' '),
+  );
+  for (const hub of hubs) assert.deepEqual(hub.internalErrors, []);
 });
