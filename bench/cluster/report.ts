@@ -9,7 +9,8 @@ export interface Latency {
 /** One configuration (store × nodes) measured under the same load. */
 export interface ClusterResult {
   readonly configuration: string;
-  readonly store: 'memory' | 'redis';
+  /** `redis`: the machine's Redis; `single`, `sentinel`, `cluster`: the benchmark's own. */
+  readonly store: 'memory' | 'redis' | 'single' | 'sentinel' | 'cluster';
   readonly nodes: number;
   /** The machine's 1-minute load average when this configuration started (2 cores here). */
   readonly loadAverage: number;
@@ -40,6 +41,7 @@ export interface ClusterResult {
     readonly delivered: number;
     /** CPU seconds (user + system) per acknowledged publish, in µs, incl. delivery. */
     readonly heraldCpuMicrosPerPublish: number;
+    /** The same for every redis-server of the deployment (replicas included; not Sentinels). */
     readonly redisCpuMicrosPerPublish: number | undefined;
   };
 }

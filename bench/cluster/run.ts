@@ -6,6 +6,14 @@
  * subscriber workers) runs on CPU 1 when started with taskset, as `npm run bench:cluster` does.
  *
  *   npm run bench:cluster -- --nodes 3 --subscribers 300 --seconds 4
+ *
+ * With `--topologies single,sentinel,cluster` it measures instead N nodes on each of those
+ * Redis deployments, started by the benchmark for the configuration and stopped after it (see
+ * redis-topologies.ts): one redis-server, a master + replica behind three Sentinels, a
+ * three-master Redis Cluster. Ratios are against the first one listed. `--min-replicas N`
+ * passes `--redis-min-replicas N` to the configurations that have replicas.
+ *
+ *   npm run bench:cluster -- --topologies single,sentinel,cluster --rounds 2
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +26,8 @@ import { cpuSeconds } from '../support/proc.ts';
 import type { HubProcess } from '../support/process.ts';
 import { startProcess } from '../support/process.ts';
 import { percentile } from '../support/stats.ts';
+import type { RunningTopology, Topology } from './redis-topologies.ts';
+import { startTopology, TOPOLOGIES } from './redis-topologies.ts';
 import type { ClusterResult, Latency } from './report.ts';
 import { renderMarkdown } from './report.ts';
 import type { SubscriberWorker } from './subscribers.ts';
@@ -33,6 +43,8 @@ const { values } = parseArgs({
     publishers: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '1' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    topologies: { type: 'string', default: '' },
+    'min-replicas': { type: 'string', default: '0' },
     out: { type: 'string', default: '.bench' },
   },
 });
@@ -44,6 +56,13 @@ const SECONDS = Number(values.seconds);
 const PUBLISHERS = Number(values.publishers);
 const ROUNDS = Number(values.rounds);
 const REDIS_URL = values.redis;
+const MIN_REPLICAS = Number(values['min-replicas']);
+const CHOSEN = values.topologies === '' ? [] : values.topologies.split(',');
+for (const name of CHOSEN) {
+  if (!(TOPOLOGIES as readonly string[]).includes(name)) {
+    throw new Error(`--topologies takes ${TOPOLOGIES.join(', ')}; got "${name}"`);
+  }
+}
 
 const KEY = 'cluster-benchmark-key-at-least-32-bytes-long';
 const PAD = 'x'.repeat(80); // payloads of about 130 bytes, as in the fan-out benchmark
@@ -53,15 +72,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Configuration {
   readonly name: string;
-  readonly store: 'memory' | 'redis';
+  /** `redis`: the machine's Redis at --redis; a topology: one of the benchmark's own. */
+  readonly store: 'memory' | 'redis' | Topology;
   readonly nodes: number;
 }
 
-const CONFIGURATIONS: readonly Configuration[] = [
-  { name: 'memory, 1 node', store: 'memory', nodes: 1 },
-  { name: 'redis, 1 node', store: 'redis', nodes: 1 },
-  { name: `redis, ${NODES} nodes`, store: 'redis', nodes: NODES },
-];
+const replicasNote = MIN_REPLICAS > 0 ? `, --redis-min-replicas ${MIN_REPLICAS}` : '';
+const CONFIGURATIONS: readonly Configuration[] =
+  CHOSEN.length === 0
+    ? [
+        { name: 'memory, 1 node', store: 'memory', nodes: 1 },
+        { name: 'redis, 1 node', store: 'redis', nodes: 1 },
+        { name: `redis, ${NODES} nodes`, store: 'redis', nodes: NODES },
+      ]
+    : (CHOSEN as Topology[]).map((topology) => ({
+        name: `${topology}, ${NODES} nodes${topology === 'single' ? '' : replicasNote}`,
+        store: topology,
+        nodes: NODES,
+      }));
 
 function payload(seq: number): string {
   return `{"seq":${seq},"t":${now().toFixed(3)},"pad":"${PAD}"}`;
@@ -126,12 +154,23 @@ async function scanPrefix(redis: Redis, prefix: string): Promise<string[]> {
 }
 
 async function measure(configuration: Configuration, redis: Redis): Promise<ClusterResult> {
-  const loadAverage = loadavg()[0] ?? Number.NaN;
   const prefix = `herald-bench:cluster:${process.pid}:${randomBytes(6).toString('hex')}:`;
-  const storeArgs =
-    configuration.store === 'memory'
-      ? ['--store', 'memory']
-      : ['--store', REDIS_URL, '--redis-prefix', prefix];
+  let topology: RunningTopology | undefined;
+  let storeArgs: string[];
+  if (configuration.store === 'memory') {
+    storeArgs = ['--store', 'memory'];
+  } else if (configuration.store === 'redis') {
+    storeArgs = ['--store', REDIS_URL, '--redis-prefix', prefix];
+  } else {
+    topology = await startTopology(configuration.store);
+    const replicas =
+      configuration.store !== 'single' && MIN_REPLICAS > 0
+        ? ['--redis-min-replicas', String(MIN_REPLICAS)]
+        : [];
+    storeArgs = ['--store', topology.url, '--redis-prefix', prefix, ...replicas];
+  }
+  // Taken once the Redis processes are up, as the Herald nodes start.
+  const loadAverage = loadavg()[0] ?? Number.NaN;
   const nodes: HubProcess[] = [];
   const workers: SubscriberWorker[] = [];
   const token = await mintToken({ key: KEY, algorithm: 'HS256', publish: ['bench'] });
@@ -202,9 +241,15 @@ async function measure(configuration: Configuration, redis: Redis): Promise<Clus
     seq = 1_000_000;
     await Promise.all(workers.map((w) => w.reset(seq)));
     const pids = nodes.map((node) => node.pid);
-    const redisPid = configuration.store === 'redis' ? await redisProcessId(redis) : undefined;
+    const redisPids =
+      topology !== undefined
+        ? topology.serverPids()
+        : configuration.store === 'redis'
+          ? [await redisProcessId(redis)].filter((pid) => pid !== undefined)
+          : [];
+    const redisCpu = () => redisPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const redisBefore = redisPid === undefined ? 0 : cpuSeconds(redisPid);
+    const redisBefore = redisCpu();
     const acks: number[] = [];
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
@@ -220,7 +265,7 @@ async function measure(configuration: Configuration, redis: Redis): Promise<Clus
     const elapsed = (performance.now() - started) / 1000;
     const counted = await settle(workers, held * acks.length, 30_000);
     const cpuAfter = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const redisAfter = redisPid === undefined ? 0 : cpuSeconds(redisPid);
+    const redisAfter = redisCpu();
     const loadReports = await Promise.all(workers.map((w) => w.report(0)));
     acks.sort((x, y) => x - y);
 
@@ -247,7 +292,7 @@ async function measure(configuration: Configuration, redis: Redis): Promise<Clus
         delivered: counted / Math.max(1, held * acks.length),
         heraldCpuMicrosPerPublish: ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, acks.length),
         redisCpuMicrosPerPublish:
-          redisPid === undefined
+          redisPids.length === 0
             ? undefined
             : ((redisAfter - redisBefore) * 1e6) / Math.max(1, acks.length),
       },
@@ -256,6 +301,7 @@ async function measure(configuration: Configuration, redis: Redis): Promise<Clus
     await pub?.close();
     await Promise.all(workers.map((w) => w.stop()));
     await Promise.all(nodes.map((node) => node.stop()));
+    await topology?.stop();
     if (configuration.store === 'redis') {
       const keys = await scanPrefix(redis, prefix);
       if (keys.length > 0) await redis.unlink(...keys);

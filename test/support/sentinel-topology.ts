@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort } from './private-redis.ts';
 import { waitFor } from './wait.ts';
@@ -97,7 +96,9 @@ export class SentinelTopology {
     this.sentinels = sentinels;
   }
 
-  static async start(t: TestContext): Promise<SentinelTopology> {
+  /** `t` is the test's context, or anything that runs cleanups at the end (a benchmark). */
+  /** `t` is the test's context, or anything that runs cleanups at the end (a benchmark). */
+  static async start(t: { after(cleanup: () => Promise<void>): void }): Promise<SentinelTopology> {
     const dir = mkdtempSync(join(tmpdir(), 'herald-sentinel-'));
     const all: RedisProcess[] = [];
     t.after(async () => {
