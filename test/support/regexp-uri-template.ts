@@ -1,5 +1,5 @@
 // The regular-expression URI-template compiler Herald used before linear-matcher.ts, kept as the
-// reference its replacement must agree with on ordinary inputs (test/core/matcher-properties.test.ts)
+// reference its replacement must agree with on ordinary inputs (test/core/uri-template-properties.test.ts)
 // and as the baseline of bench/matching. It backtracks catastrophically: never use it on
 // untrusted input outside a test or benchmark with bounded inputs.
 /**
