@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
@@ -48,8 +49,11 @@ test('--ui serves the UI with a configured key; --log-level silences request log
   );
   const hubUrl = await cli.ready;
   assert.equal((await fetch(new URL('/ui/', hubUrl))).status, 200);
-  await fetch(new URL('/healthz', hubUrl));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await (await fetch(new URL('/healthz', hubUrl))).text();
+  // Once the hub has stopped and its output is closed, every line it logged has been read.
+  const closed = once(cli.child, 'close');
+  cli.child.kill('SIGTERM');
+  await closed;
   assert.doesNotMatch(cli.stdout, /"msg":"request"/);
 });
 

@@ -8,6 +8,7 @@ import { fetch } from 'undici';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import { launchChromium } from '../support/browser.ts';
 import { runCli, tempDir } from '../support/cli.ts';
+import { waitFor } from '../support/wait.ts';
 
 const KEY = 'browser-client-test-key-of-32-bytes-or-more';
 const TOPIC = 'https://example.com/browser/feed';
@@ -89,25 +90,25 @@ test('in Chromium, the browser build subscribes with an Authorization header, su
   const received = () =>
     tab.evaluate(() => (globalThis as unknown as { received: string[] }).received);
   const opens = () => tab.evaluate(() => (globalThis as unknown as { opens: number }).opens);
-  while ((await opens()) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(async () => (await opens()) >= 1, { message: 'the client to open' });
 
   for (let i = 0; i < 30; i++) await publish(`before ${i}`);
-  while ((await received()).length < 30) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(async () => (await received()).length >= 30, { message: '30 events' });
 
   hub.child.kill('SIGTERM');
   assert.equal(await hub.exited, 0);
   hub = serve(port);
   await hub.ready;
   for (let i = 0; i < 30; i++) await publish(`after ${i}`);
-
-  const deadline = Date.now() + 20_000;
-  while ((await received()).length < 60 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Published last: once the marker has arrived, anything repeated or missing shows.
+  await publish('marker');
+  await waitFor(async () => (await received()).includes('marker'), {
+    message: 'the marker, after 60 events',
+  });
   assert.deepEqual(await received(), [
     ...Array.from({ length: 30 }, (_, i) => `before ${i}`),
     ...Array.from({ length: 30 }, (_, i) => `after ${i}`),
+    'marker',
   ]);
   assert.ok((await opens()) >= 2, 'the client reconnected after the restart');
   assert.deepEqual(errors, []);
