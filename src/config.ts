@@ -106,6 +106,14 @@ export interface HeraldConfig {
   readonly presenceRate: number | null;
   /** Subscription events one client address may cause at once before the rate applies. */
   readonly presenceBurst: number;
+  /**
+   * With `subscriptions` on a store shared by several nodes (Redis): each node's lease, renewed
+   * every third of it. When a node dies, the nodes that remain end its subscriptions once its
+   * lease has expired: at most this long (plus a second) after its last renewal. It must exceed
+   * the longest pause a live node may take (a stalled event loop, a Redis outage), or the
+   * others end that node's subscriptions, which it then announces again.
+   */
+  readonly presenceLeaseMs: number;
   readonly maxTopicsPerUpdate: number;
   readonly maxUpdatesPerPublish: number;
   readonly maxSelectorsPerSubscription: number;
@@ -253,6 +261,7 @@ export const DEFAULTS = Object.freeze({
   publishBurst: 2000,
   presenceRate: 100,
   presenceBurst: 1000,
+  presenceLeaseMs: 15_000,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerPublish: 1000,
   maxSelectorsPerSubscription: 64,

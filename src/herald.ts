@@ -134,6 +134,22 @@ export async function startHerald(
         onError: (error) => {
           logger.error({ err: error }, 'subscription event not stored');
         },
+        leaseMs: config.presenceLeaseMs,
+        onLeaseError: (error) => {
+          logger.error({ err: error }, 'presence lease not renewed');
+        },
+        onNodeSettled: (node, subscribers) => {
+          logger.warn(
+            { node, subscribers },
+            'ended the subscriptions of a node whose presence lease expired',
+          );
+        },
+        onLeaseLapsed: (subscribers) => {
+          logger.warn(
+            { subscribers },
+            "this node's presence lease had expired: announcing its subscriptions again",
+          );
+        },
       })
     : undefined;
   const hub = new Hub(backend, {

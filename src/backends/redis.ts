@@ -23,6 +23,7 @@ import {
 } from './redis-entry.ts';
 import { hubKeyPrefix } from './redis-keys.ts';
 import { RedisLimitStore } from './redis-limits.ts';
+import { RedisNodeLeases } from './redis-leases.ts';
 import type { RedisConnection } from './redis-scripts.ts';
 import { APPEND, DUPLICATE_REPLY, READ_START, TRIM } from './redis-scripts.ts';
 import {
@@ -119,8 +120,11 @@ export class RedisBackend implements Backend {
   /** Each update's position is its stream id (see `positionOf`). */
   readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
   readonly #gapListeners = new FeedListeners<[gap: FeedGap]>();
-  /** Every node with the same Redis and key prefix shares the stream. */
-  readonly capabilities: BackendCapabilities = { exclusive: false, sharedByNodes: true };
+  /**
+   * Every node with the same Redis and key prefix shares the stream; leases beside it let the
+   * nodes that stay settle what a dead one left (redis-leases.ts).
+   */
+  readonly capabilities: BackendCapabilities;
   /** The stream id of the newest update delivered to listeners: the live read resumes after it. */
   #lastSeen: string;
   /** Called after each live read was delivered: history reads waiting for the feed. */
@@ -142,6 +146,15 @@ export class RedisBackend implements Backend {
     const prefix = hubKeyPrefix(options.keyPrefix, commands instanceof Cluster);
     this.#keys = [`${prefix}stream`, `${prefix}idlog`, `${prefix}ids`, `${prefix}trimmed`];
     this.#lastSeen = lastSeen;
+    this.capabilities = {
+      exclusive: false,
+      sharedByNodes: true,
+      nodeLeases: new RedisNodeLeases(
+        commands,
+        { prefix, stream: this.#keys[0], idlog: this.#keys[1] },
+        (command) => this.#call(command),
+      ),
+    };
     this.#feedLoop = this.#readFeed();
     if (options.maxEvents !== null || options.maxAgeMs !== null) {
       this.#trimTimer = setInterval(() => {

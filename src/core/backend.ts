@@ -106,4 +106,42 @@ export interface BackendCapabilities {
   readonly exclusive: boolean;
   /** Several nodes share the store, and each node's `onUpdate` sees every node's updates. */
   readonly sharedByNodes: boolean;
+  /** A shared store's leases, by which the nodes that stay settle what a dead node left. */
+  readonly nodeLeases?: NodeLeases | undefined;
+}
+
+/**
+ * Leases on a store shared by several nodes. Each node holds a lease that it renews, and keeps
+ * under it the updates to store should it die (the `active: false` subscription events of its
+ * subscriptions). When a lease expires, the first surviving node to see it stores those updates
+ * and removes the lease, atomically: exactly once however many nodes see it. Time is the store's
+ * clock, so the nodes' clocks need not agree.
+ */
+export interface NodeLeases {
+  /**
+   * Takes or renews `node`'s lease for `ttlMs`. Resolves with whether the lease had lapsed since
+   * the previous renewal (other nodes may have stored what it held: the caller holds it again)
+   * and with the nodes whose lease has expired, to `settle`.
+   */
+  renew(node: string, ttlMs: number, first: boolean): Promise<LeaseRenewal>;
+  /** Keeps `updates` under `node`'s lease as what to store for `key` should `node` die. */
+  hold(node: string, key: string, updates: readonly NewUpdate[]): Promise<void>;
+  /** Forgets what `hold` kept for `key`. */
+  release(node: string, key: string): Promise<void>;
+  /**
+   * If `node`'s lease has expired: stores everything it holds (appended like any update, so
+   * every node's feed delivers it) and removes the lease, atomically. Resolves with how many
+   * keys' updates this call stored: 0 when the lease is alive again or another node settled it.
+   */
+  settle(node: string): Promise<number>;
+  /** Gives `node`'s lease up, with what it holds: after a shutdown stored its own ends. */
+  drop(node: string): Promise<void>;
+}
+
+/** What a lease renewal found. */
+export interface LeaseRenewal {
+  /** The lease had expired before this renewal (never true for the first). */
+  readonly lapsed: boolean;
+  /** Other nodes whose lease has expired, not yet settled. */
+  readonly expired: readonly string[];
 }

@@ -377,6 +377,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     path: 'presenceBurst',
   }),
   option({
+    flag: 'presence-lease',
+    kind: duration({ min: '1s', max: '1h' }),
+    help: "with --subscriptions on Redis: a node's lease; a dead node's subscriptions end once it expires",
+    path: 'presenceLeaseMs',
+  }),
+  option({
     flag: 'ui',
     kind: flag(),
     help: 'serve the web UI (debugger, dashboard) at /ui/',

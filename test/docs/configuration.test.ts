@@ -78,6 +78,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   'max-header-size': '32768',
   'presence-rate': '7',
   'presence-burst': '70',
+  'presence-lease': '30s',
   'headers-timeout': '5s',
   'request-timeout': '30s',
   'max-streams-per-client': '50',

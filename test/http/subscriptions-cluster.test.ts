@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fetch } from 'undici';
-import { subscriptionId } from '../../src/core/subscription-events.ts';
+import { subscriptionId, topicCollectionId } from '../../src/core/subscription-events.ts';
 import { EventStream } from '../support/event-stream.ts';
 import type { StreamEvent } from '../support/event-stream.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
@@ -10,8 +10,13 @@ import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
 
 const API = '/.well-known/mercure/subscriptions';
-const EVENTS = `${API}/{topic}/{subscriber}`;
 const BOOKS = 'https://example.com/books/{id}';
+/**
+ * The watcher's selector: the events of BOOKS' subscriptions only. On Redis a node delivers an
+ * update after the fact, so a watcher of every subscription event may or may not receive its
+ * own start (stored before it joins, delivered around then); this one has none to receive.
+ */
+const EVENTS = `${topicCollectionId(BOOKS)}/{subscriber}`;
 
 async function snapshot(hub: TestHub, path: string, token: string) {
   const response = await fetch(new URL(path, hub.hubUrl), {

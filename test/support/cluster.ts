@@ -73,10 +73,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts `count` real `herald serve` processes (the built CLI) sharing the machine's Redis
- * under one fresh key prefix. When the test ends every node is killed by its pid and every key
- * under the prefix is removed (SCAN + UNLINK), and the test fails if one is left.
+ * under one fresh key prefix, each with `options.args` added to its command line. When the
+ * test ends every node is killed by its pid and every key under the prefix is removed (SCAN +
+ * UNLINK), and the test fails if one is left.
  */
-export async function startCluster(t: TestContext, count: number): Promise<Cluster> {
+export async function startCluster(
+  t: TestContext,
+  count: number,
+  options: { readonly args?: readonly string[] } = {},
+): Promise<Cluster> {
   const prefix = uniquePrefix('cluster');
 
   const nodes: ClusterNode[] = [];
@@ -106,6 +111,7 @@ export async function startCluster(t: TestContext, count: number): Promise<Clust
         // the publish rate limit has its own tests.
         '--publish-rate',
         '0',
+        ...(options.args ?? []),
       ],
       // Warnings and errors only: a test reads them; request logs would only slow the nodes.
       { HERALD_JWT_KEY: KEY, HERALD_LOG_LEVEL: 'warn' },
