@@ -100,6 +100,25 @@ const update = (id: string, data: string): Update => ({
   id,
 });
 
+/**
+ * A hub on a scripted backend, and a subscriber resuming after `lastEventId` on it, returned
+ * once the hub asked the backend for that history; the read is not answered yet.
+ */
+async function resumingAfter(lastEventId: string) {
+  const backend = new ScriptedBackend();
+  const hub = hubOn(backend);
+  const sink = new RecordingSink();
+  const reading = backend.nextRead();
+  const subscribing = hub.subscribe({
+    selectors: [TOPIC],
+    grants: { privateSelectors: [] },
+    sink,
+    lastEventId,
+  });
+  assert.equal(await reading, lastEventId);
+  return { backend, hub, sink, subscribing };
+}
+
 // History in store order: positions 10, 20, … (a backend's positions need not be dense).
 const HISTORY = [
   update('a', 'u1'),
@@ -112,17 +131,7 @@ const HISTORY = [
 const positionOf = (index: number): Position => BigInt((index + 1) * 10);
 
 test('held-back frames at or before the position the read reached are dropped, the rest written once after the replay, whatever their ids', async () => {
-  const backend = new ScriptedBackend();
-  const hub = hubOn(backend);
-  const sink = new RecordingSink();
-  const reading = backend.nextRead();
-  const subscribing = hub.subscribe({
-    selectors: [TOPIC],
-    grants: { privateSelectors: [] },
-    sink,
-    lastEventId: 'b',
-  });
-  assert.equal(await reading, 'b');
+  const { backend, hub, sink, subscribing } = await resumingAfter('b');
   // While the read is made, the lagging feed hands over all of history, then newer updates
   // that reuse ids the replay holds.
   HISTORY.forEach((item, i) => {
@@ -148,17 +157,7 @@ test('held-back frames at or before the position the read reached are dropped, t
 });
 
 test('a read that reaches no update (unknown id) drops no held-back frame', async () => {
-  const backend = new ScriptedBackend();
-  const hub = hubOn(backend);
-  const sink = new RecordingSink();
-  const reading = backend.nextRead();
-  const subscribing = hub.subscribe({
-    selectors: [TOPIC],
-    grants: { privateSelectors: [] },
-    sink,
-    lastEventId: 'gone',
-  });
-  await reading;
+  const { backend, hub, sink, subscribing } = await resumingAfter('gone');
   backend.deliver(update('a', 'u1'), 10n);
   backend.deliver(update('a', 'u2'), 20n);
   backend.answer({ found: false, updates: [], reached: BEFORE_ALL });
@@ -171,17 +170,7 @@ test('a read that reaches no update (unknown id) drops no held-back frame', asyn
 });
 
 test('a resume after an update the subscriber may not see drops no held-back frame, as for an unknown id', async () => {
-  const backend = new ScriptedBackend();
-  const hub = hubOn(backend);
-  const sink = new RecordingSink();
-  const reading = backend.nextRead();
-  const subscribing = hub.subscribe({
-    selectors: [TOPIC],
-    grants: { privateSelectors: [] },
-    sink,
-    lastEventId: 'secret',
-  });
-  await reading;
+  const { backend, hub, sink, subscribing } = await resumingAfter('secret');
   backend.deliver({ ...update('secret', 'hidden'), private: true }, 10n);
   backend.deliver(update('p', 'u1'), 20n);
   backend.answer({
