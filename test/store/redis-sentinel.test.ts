@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
+import { assertNoneLost } from '../support/acknowledged-updates.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { MASTER_NAME, SentinelTopology } from '../support/sentinel-topology.ts';
@@ -165,50 +166,6 @@ async function failoverUnderLoad(
     outageMs:
       Math.min(...acknowledged.filter((o) => o.phase !== 'before').map((o) => o.at)) - triggeredAt,
   };
-}
-
-/** With --redis-min-replicas: every 200 delivered on both nodes, in one order, and kept. */
-function assertNoneLost(run: FailoverRun): void {
-  const ackedIds = run.acknowledged.map((o) => o.body);
-  const isAcked = new Set(ackedIds);
-  const [first = [], second = []] = run.delivered;
-  for (const delivered of run.delivered) {
-    assert.equal(new Set(delivered).size, delivered.length, 'no update delivered twice');
-    const at = new Set(delivered);
-    assert.deepEqual(
-      ackedIds.filter((id) => !at.has(id)),
-      [],
-      'every acknowledged update is delivered',
-    );
-  }
-  assert.deepEqual(
-    second.filter((id) => isAcked.has(id)),
-    first.filter((id) => isAcked.has(id)),
-    'both nodes delivered the acknowledged updates in the same order',
-  );
-  const kept = new Set(run.kept);
-  assert.deepEqual(
-    ackedIds.filter((id) => !kept.has(id)),
-    [],
-    'every acknowledged update is kept for resuming',
-  );
-  assert.deepEqual(
-    run.kept.filter((id) => isAcked.has(id)),
-    first.filter((id) => isAcked.has(id)),
-    'history holds them in the order delivered',
-  );
-  // Each publisher published one at a time: its acknowledged updates arrive in that order.
-  const position = new Map(first.map((id, i) => [id, i]));
-  for (let publisher = 0; publisher < PUBLISHERS; publisher++) {
-    const at = run.acknowledged
-      .filter((o) => o.publisher === publisher)
-      .map((o) => position.get(o.body) ?? -1);
-    assert.deepEqual(
-      at,
-      [...at].sort((a, b) => a - b),
-      `publisher ${publisher}'s order`,
-    );
-  }
 }
 
 test('Sentinel failover with --redis-min-replicas 1: every 200 is delivered in one order on both nodes and kept', async (t) => {
