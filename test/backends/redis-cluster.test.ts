@@ -5,10 +5,10 @@
  */
 import { after, before } from 'node:test';
 import { hubKeyPrefix } from '../../src/backends/redis-keys.ts';
-import { RedisBackend } from '../../src/backends/redis.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { runBackendConformance } from './conformance.ts';
+import { openRedisHandle } from './redis-handle.ts';
 
 let cluster: RedisCluster | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -20,38 +20,15 @@ after(async () => {
 });
 
 runBackendConformance('RedisBackend on a 3-master Redis Cluster', {
-  create: async ({ historySize, refuseDuplicateIds }) => {
+  create: (options) => {
     if (cluster === undefined) throw new Error('the cluster did not start');
     const { url } = cluster;
     const keyPrefix = uniquePrefix('cluster-conformance');
-    const open = () =>
-      RedisBackend.open({
-        url,
-        keyPrefix,
-        maxEvents: historySize,
-        maxAgeMs: null,
-        refuseDuplicateIds,
-      });
-    const opened: RedisBackend[] = [await open()];
-    const first = opened[0] as RedisBackend;
-    return {
-      backend: first,
-      reopen: async () => {
-        const backend = await open();
-        opened.push(backend);
-        return backend;
-      },
-      openPeer: async () => {
-        const backend = await open();
-        opened.push(backend);
-        return backend;
-      },
-      settle: async () => {
-        const open = opened.filter((backend) => !backend.closed);
-        for (const backend of open) await backend.caughtUp();
-        await open[0]?.trim({ ignoreGrace: true });
-      },
-      cleanup: () => cluster?.deleteKeys(hubKeyPrefix(keyPrefix, true)) ?? Promise.resolve(),
-    };
+    return openRedisHandle(
+      url,
+      keyPrefix,
+      options,
+      () => cluster?.deleteKeys(hubKeyPrefix(keyPrefix, true)) ?? Promise.resolve(),
+    );
   },
 });
