@@ -8,27 +8,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import { startPublishLoad } from '../support/publish-load.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/outage';
 const PUBLISHERS = 6;
 
 type Phase = 'before' | 'down' | 'after';
-
-interface Outcome {
-  readonly publisher: number;
-  readonly data: string;
-  readonly phase: Phase;
-  readonly status: number;
-  readonly body: string;
-}
 
 async function readiness(hubUrl: string): Promise<{ status: number; body: string }> {
   const response = await fetch(new URL('/readyz', hubUrl));
@@ -57,23 +49,15 @@ async function outage(
   assert.equal(live.status, 200);
   assert.equal(liveOnOther.status, 200);
 
-  let phase: Phase = 'before';
-  let stopping = false;
-  const outcomes: Outcome[] = [];
-  const publishers = Array.from({ length: PUBLISHERS }, async (_, publisher) => {
-    for (let n = 0; !stopping; n++) {
-      const data = `p${publisher}-${n}`;
-      const sentIn = phase;
-      const node = nodes[publisher % nodes.length] ?? hub;
-      const { status, body } = await node.publish({ topic: TOPIC, data });
-      outcomes.push({ publisher, data, phase: sentIn, status, body });
-      // Refusals come back at once: do not spin on them.
-      if (status !== 200) await delay(20);
-    }
+  const load = startPublishLoad<Phase>(nodes, {
+    publishers: PUBLISHERS,
+    topic: TOPIC,
+    phase: 'before',
   });
+  const { outcomes } = load;
 
-  await delay(1_000);
-  phase = 'down';
+  await waitFor(() => load.acked('before') >= 100, { message: 'publishes acknowledged before' });
+  load.phase = 'down';
   await interrupt();
   const heartbeatsAtOutage = [live.comments, liveOnOther.comments];
   for (const node of nodes) {
@@ -89,24 +73,26 @@ async function outage(
       'HERALD_ERR_BACKEND_UNAVAILABLE',
     );
   }
-  await delay(3_000);
-  [live, liveOnOther].forEach((stream, i) => {
-    assert.ok(
-      stream.comments > (heartbeatsAtOutage[i] ?? 0),
-      'heartbeats go on while Redis is away',
+  // While Redis is away: publishes are refused, and heartbeats go on on streams left open.
+  await waitFor(() => outcomes.some((o) => o.phase === 'down' && o.status !== 200), {
+    message: 'a publish refused while Redis is away',
+  });
+  for (const [i, stream] of [live, liveOnOther].entries()) {
+    await stream.until(
+      () => stream.comments >= (heartbeatsAtOutage[i] ?? 0) + 3,
+      'three heartbeats while Redis is away',
     );
     assert.equal(stream.ended, false, 'the stream stays open while Redis is away');
-  });
+  }
   await resume();
   for (const node of nodes) {
     await waitFor(async () => (await readiness(node.hubUrl)).status === 200, {
       message: '/readyz to answer 200',
     });
   }
-  phase = 'after';
-  await delay(1_000);
-  stopping = true;
-  await Promise.all(publishers);
+  load.phase = 'after';
+  await waitFor(() => load.acked('after') >= 100, { message: 'publishes acknowledged after' });
+  await load.stop();
 
   // Every refusal is a 503 naming the backend.
   const acknowledged = outcomes.filter((o) => o.status === 200);

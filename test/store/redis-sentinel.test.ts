@@ -15,6 +15,8 @@ import { uniquePrefix } from '../support/redis.ts';
 import { MASTER_NAME, SentinelTopology } from '../support/sentinel-topology.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import type { LoadOutcome } from '../support/publish-load.ts';
+import { startPublishLoad } from '../support/publish-load.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/failover';
@@ -22,15 +24,7 @@ const PUBLISHERS = 4;
 
 type Phase = 'before' | 'failover' | 'after';
 
-interface Outcome {
-  readonly publisher: number;
-  readonly data: string;
-  readonly phase: Phase;
-  readonly status: number;
-  readonly body: string;
-  /** When the answer came (Date.now()). */
-  readonly at: number;
-}
+type Outcome = LoadOutcome<Phase>;
 
 interface FailoverRun {
   readonly acknowledged: readonly Outcome[];
@@ -74,27 +68,20 @@ async function failoverUnderLoad(
   );
   for (const stream of streams) assert.equal(stream.status, 200);
 
-  let phase: Phase = 'before';
-  let stopping = false;
-  const outcomes: Outcome[] = [];
-  const publishers = Array.from({ length: PUBLISHERS }, async (_, publisher) => {
-    for (let n = 0; !stopping; n++) {
-      const data = `p${publisher}-${n}`;
-      const sentIn = phase;
-      const node = nodes[(publisher + n) % nodes.length] ?? hub;
-      const { status, body } = await node.publish({ topic: TOPIC, data });
-      outcomes.push({ publisher, data, phase: sentIn, status, body, at: Date.now() });
-      // Refusals come back at once: do not spin on them.
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  // Each publisher alternates between the nodes.
+  const load = startPublishLoad<Phase>(nodes, {
+    publishers: PUBLISHERS,
+    topic: TOPIC,
+    phase: 'before',
+    node: (publisher, n) => publisher + n,
   });
-  const acked = (p: Phase) => outcomes.filter((o) => o.phase === p && o.status === 200).length;
+  const { outcomes, acked } = load;
 
   await waitFor(() => acked('before') >= 200, {
     message: 'publishes acknowledged before the failover',
   });
   const oldMaster = await topology.master();
-  phase = 'failover';
+  load.phase = 'failover';
   const triggeredAt = Date.now();
   if (trigger === 'kill') {
     await oldMaster.stop('SIGKILL');
@@ -111,21 +98,15 @@ async function failoverUnderLoad(
       { message: 'the old master to be demoted to a replica' },
     );
   }
-  phase = 'after';
+  load.phase = 'after';
   await waitFor(
     () =>
       [0, 1].every((n) =>
-        outcomes.some(
-          (o) =>
-            o.phase === 'after' &&
-            o.status === 200 &&
-            (o.publisher + Number(o.data.split('-')[1])) % 2 === n,
-        ),
+        outcomes.some((o) => o.phase === 'after' && o.status === 200 && o.node === n),
       ) && acked('after') >= 100,
     { message: 'publishing to resume on both nodes after the failover' },
   );
-  stopping = true;
-  await Promise.all(publishers);
+  await load.stop();
 
   const acknowledged = outcomes.filter((o) => o.status === 200);
   const refused = outcomes.filter((o) => o.status !== 200);
