@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { EventStream } from './event-stream.ts';
+import type { TestHub } from './test-hub.ts';
 
 /** What publishers and the hub nodes' streams saw during a run, as the no-loss check reads it. */
 export interface PublishRun {
@@ -55,4 +58,52 @@ export function assertNoneLost(run: PublishRun): void {
       `publisher ${publisher}'s order`,
     );
   }
+}
+
+/** Where `readBack` reads: two hub nodes on one store and a live stream on each. */
+export interface ReadBackFrom {
+  /** The node that replays history from the earliest. */
+  readonly hub: TestHub;
+  /** The node the marker is published on. */
+  readonly other: TestHub;
+  readonly streams: readonly EventStream[];
+  readonly authorization: Record<string, string>;
+  readonly topic: string;
+  /** What the streams went through (`the failover`), for the failures. */
+  readonly outage: string;
+}
+
+/**
+ * Once the publishers stopped: publishes a marker (once it has arrived, everything stored
+ * before it has too), waits for it on every stream, which must not have ended, and in a replay
+ * of history from the earliest; checks that neither node logged an internal error. Returns the
+ * ids each stream delivered and those history keeps, in order, for `assertNoneLost`.
+ */
+export async function readBack(
+  t: TestContext,
+  { hub, other, streams, authorization, topic, outage }: ReadBackFrom,
+): Promise<Pick<PublishRun, 'delivered' | 'kept'>> {
+  const marker = await other.publish({ topic, data: 'marker' });
+  assert.equal(marker.status, 200, marker.body);
+  for (const stream of streams) {
+    await stream.until(() => stream.events.some((e) => e.id === marker.body), 'the marker', 20_000);
+    assert.equal(stream.ended, false, `the same stream went on through ${outage}`);
+  }
+  const replay = await EventStream.open(
+    t,
+    hub.subscribeUrl([topic], { lastEventID: 'earliest' }),
+    authorization,
+  );
+  await replay.until(
+    () => replay.events.some((e) => e.id === marker.body),
+    'the replayed marker',
+    20_000,
+  );
+  for (const node of [hub, other]) {
+    assert.deepEqual(node.internalErrors, [], `${outage} is no internal error`);
+  }
+  return {
+    delivered: streams.map((stream) => stream.events.map((e) => e.id ?? '')),
+    kept: replay.events.map((e) => e.id ?? ''),
+  };
 }
