@@ -4,6 +4,7 @@ import { EventSource } from 'eventsource';
 import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/books/1';
 
@@ -47,10 +48,7 @@ test('a third-party EventSource receives exactly what was published, in order', 
     /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
   );
 
-  const deadline = Date.now() + 5000;
-  while (received.length < sent.length && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(() => received.length >= sent.length, { message: 'every event' });
   assert.deepEqual(received, [
     { id: ids[0], type: 'message', data: 'plain' },
     { id: ids[1], type: 'status', data: 'line one\nline two\nline three\nline four' },

@@ -53,8 +53,12 @@ test('an HTTP/2 connection is closed once it has had no open stream for the idle
 
   await once(idle, 'close');
   assert.deepEqual(goaways, ['idle'], 'a GOAWAY, then the close');
-  // Many idle timeouts later the connection holding the quiet stream is still open...
-  await new Promise((resolve) => setTimeout(resolve, idleMs * 4));
+  // Many idle timeouts later the connection holding the quiet stream is still open: three more
+  // connections, opened one after the other, each idle until the server closed it.
+  for (let i = 0; i < 3; i++) {
+    const later = await connectHttp2(t, origin, certificate.cert);
+    await once(later, 'close');
+  }
   assert.equal(busy.closed, false);
   // ...and once its last stream ends, its own idle timeout runs.
   stream.close();

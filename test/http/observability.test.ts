@@ -4,6 +4,7 @@ import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/metrics';
 
@@ -63,12 +64,13 @@ test('/metrics values move as clients subscribe, publish and are refused', async
   const replay = await EventStream.open(t, hub.subscribeUrl([TOPIC], { lastEventID: 'earliest' }));
   await replay.waitForEvents(3);
   for (const stream of streams) stream.close();
-  const deadline = Date.now() + 5_000;
-  let last = await scrape(hub);
-  while (last('herald_connections') !== 1 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await scrape(hub);
-  }
+  const last = await waitFor(
+    async () => {
+      const scraped = await scrape(hub);
+      return scraped('herald_connections') === 1 && scraped;
+    },
+    { interval: 20, message: 'one connection left' },
+  );
   assert.equal(last('herald_connections'), 1);
   assert.equal(last('herald_subscriptions'), 1);
   assert.equal(last('herald_deliveries_total'), 9);
@@ -106,11 +108,8 @@ test('each request is logged once with its id, and never with its token', async 
   stream.close();
   await stream.done;
 
-  const deadline = Date.now() + 5_000;
   const requests = () => hub.logs.filter((line) => line['msg'] === 'request');
-  while (requests().length < 3 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(() => requests().length >= 3, { message: 'three request lines' });
   const [publish, health, subscribe] = requests();
   assert.deepEqual(
     {

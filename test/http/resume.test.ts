@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { EventSource } from 'eventsource';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/feed';
 
@@ -120,7 +121,7 @@ test('no gap and no duplicate while subscribers resume during a continuous publi
       published.push(result.body);
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(() => published.length >= 10, { message: 'ten publishes' });
 
   // Each subscriber resumes from a different point while updates keep arriving.
   const resumers = [];
@@ -132,7 +133,9 @@ test('no gap and no duplicate while subscribers resume during a continuous publi
       stream: await EventStream.open(t, hub.subscribeUrl([TOPIC]), { 'Last-Event-ID': after }),
     });
   }
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Updates keep arriving after the last resume.
+  const resumedAt = published.length;
+  await waitFor(() => published.length >= resumedAt + 20, { message: '20 more publishes' });
   stop.abort();
   await publisher;
   for (const { start, stream } of resumers) {
@@ -155,20 +158,24 @@ test('after a graceful shutdown, EventSource reconnects by itself to the hub tha
   let opens = 0;
   source.onmessage = (event) => data.push(String(event.data));
   source.onopen = () => opens++;
-  while (opens === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => opens > 0, { message: 'EventSource to open' });
   await publishMany(hub, 0, 2);
-  while (data.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => data.length >= 2, { message: 'two events' });
 
   assert.equal(hub.herald.hub.subscriberCount, 1);
   await hub.herald.close();
   const reborn = await startTestHub(t, { anonymous: true, port: hub.herald.port });
   // A new process has a new history: resuming from an id it does not know gives "earliest".
   await reborn.publish({ topic: TOPIC, data: 'after restart' });
-  const deadline = Date.now() + 10_000;
-  while (!data.includes('after restart') && Date.now() < deadline) {
-    await reborn.publish({ topic: TOPIC, data: 'after restart' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // Published again until the reconnected EventSource gets one (it may reconnect after any).
+  await waitFor(
+    async () => {
+      if (data.includes('after restart')) return true;
+      await reborn.publish({ topic: TOPIC, data: 'after restart' });
+      return false;
+    },
+    { interval: 100, message: 'an update after the restart' },
+  );
   assert.ok(opens >= 2, 'EventSource reopened');
   assert.deepEqual(data.slice(0, 2), ['event 0', 'event 1']);
   assert.ok(data.includes('after restart'));

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { fetch } from 'undici';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/firehose';
 
@@ -18,7 +19,7 @@ test('a reader that never reads is dropped at its cap while the others keep rece
   t.after(() => stalled.destroy());
   stalled.pause();
   stalled.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
-  while (hub.herald.hub.subscriberCount < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitFor(() => hub.herald.hub.subscriberCount >= 2, { message: 'two subscribers' });
 
   // Publish until the kernel's buffers and then the cap are full; bounded in count.
   const payload = 'x'.repeat(32 * 1024);

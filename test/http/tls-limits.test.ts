@@ -11,6 +11,7 @@ import type { Http2Answer } from '../support/http2-client.ts';
 import type { TestHub } from '../support/test-hub.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import { selfSignedCertificate } from '../support/tls-certificate.ts';
+import { waitFor } from '../support/wait.ts';
 
 // The abuse limits hold on the HTTPS listener too: HTTP/2, and its HTTP/1.1 fallback.
 
@@ -107,12 +108,9 @@ test('over HTTP/2, streams count per client like over HTTP/1.1, and a closed one
   assert.equal(hub.herald.hub.subscriberCount, 2);
 
   first.stream.close();
-  const deadline = Date.now() + 5000;
-  const subscribers = () => hub.herald.hub.subscriberCount;
-  while (subscribers() !== 1) {
-    if (Date.now() > deadline) throw new Error('the closed stream did not leave');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, {
+    message: 'the closed stream to leave',
+  });
   const third = await Http2EventStream.open(session, subscribePath(hub));
   assert.equal(third.status, 200);
   const published = await http2Request(

@@ -7,6 +7,7 @@ import { mintToken } from '../../src/auth/mint-token.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { startHubProcess } from '../support/hub-process.ts';
 import { TEST_KEY } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'https://example.com/burst/feed';
 const MiB = 1024 * 1024;
@@ -48,9 +49,10 @@ test('readers that stop reading during a burst hold no copy of it: past the tota
   }
   const closed = new Set<Socket>();
   for (const socket of stalled) socket.once('close', () => closed.add(socket));
-  while ((await metric(origin, 'herald_connections')) < readers + 1) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(async () => (await metric(origin, 'herald_connections')) >= readers + 1, {
+    interval: 20,
+    message: 'every reader connected',
+  });
   const before = await hub.memory();
 
   // The burst: ten JSON batches of 19 updates of 50 KB, 9.5 MB for every reader.
@@ -78,11 +80,13 @@ test('readers that stop reading during a burst hold no copy of it: past the tota
     'the reader that reads got every update, in order',
   );
   // The total is checked a moment after it passes the limit (20 ms): wait for it to settle.
-  let unsent = await metric(origin, 'herald_unsent_bytes');
-  for (let tries = 0; unsent > totalLimit && tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    unsent = await metric(origin, 'herald_unsent_bytes');
-  }
+  const unsent = await waitFor(
+    async () => {
+      const total = await metric(origin, 'herald_unsent_bytes');
+      return total <= totalLimit ? { total } : undefined;
+    },
+    { interval: 50, message: 'the unsent total back under its limit' },
+  ).then(({ total }) => total);
   const after = await hub.memory();
   const dropped = await metric(origin, 'herald_slow_consumers_dropped_total');
   t.diagnostic(
@@ -101,9 +105,6 @@ test('readers that stop reading during a burst hold no copy of it: past the tota
   // The dropped readers' connections are closed (a reader sees it once it reads again): their
   // clients resume with Last-Event-ID.
   for (const socket of stalled) socket.resume();
-  const deadline = Date.now() + 30_000;
-  while (closed.size < dropped && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(() => closed.size >= dropped, { message: 'the dropped readers closed' });
   assert.equal(closed.size, dropped);
 });
