@@ -7,6 +7,7 @@ import type { Update } from '../../src/core/update.ts';
 import { tempDir } from '../support/cli.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { startTestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 async function all(updates: AsyncIterable<Update> | Iterable<Update>): Promise<Update[]> {
   const list: Update[] = [];
@@ -67,18 +68,20 @@ test('over HTTP, resuming from a trimmed id replays nothing and answers "earlies
   const ids: string[] = [];
   for (let i = 0; i < 8; i++)
     ids.push((await hub.publish({ topic: 'https://example.com/t', data: `${i}` })).body);
-  // Retention runs in the background, once a second.
-  const deadline = Date.now() + 5_000;
-  let kept: string[] = [];
-  while (Date.now() < deadline) {
-    const stream = await EventStream.open(t, hub.subscribeUrl(['*'], { lastEventID: 'earliest' }));
-    await stream.waitForEvents(3);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    kept = stream.events.map((event) => event.id ?? '');
-    stream.close();
-    if (kept.length === 3) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  // Retention runs in the background, once a second: wait until history holds three.
+  const metrics = new URL('/metrics', hub.hubUrl);
+  await waitFor(
+    async () => {
+      const text = await (await fetch(metrics)).text();
+      return Number(/^herald_history_updates (\d+)/m.exec(text)?.[1]) <= 3;
+    },
+    { interval: 50, message: 'retention to trim history to three' },
+  );
+  // History read up to a marker published once the replay is open: exactly the newest three.
+  const stream = await EventStream.open(t, hub.subscribeUrl(['*'], { lastEventID: 'earliest' }));
+  assert.equal((await hub.publish({ topic: 'https://example.com/t', data: 'marker' })).status, 200);
+  const kept = (await stream.eventsBefore('marker')).map((event) => event.id ?? '');
+  stream.close();
   assert.deepEqual(kept, ids.slice(5));
 
   const trimmed = await EventStream.open(t, hub.subscribeUrl(['*']), {
