@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fetch } from 'undici';
 import { subscriptionId, topicCollectionId } from '../../src/core/subscription-events.ts';
@@ -8,6 +7,7 @@ import type { StreamEvent } from '../support/event-stream.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.ts';
 import { startTestHub } from '../support/test-hub.ts';
 import type { TestHub } from '../support/test-hub.ts';
+import { waitFor } from '../support/wait.ts';
 
 const API = '/.well-known/mercure/subscriptions';
 const BOOKS = 'https://example.com/books/{id}';
@@ -30,13 +30,14 @@ async function snapshot(hub: TestHub, path: string, token: string) {
  * its own pace, so a node may briefly stand behind the other.
  */
 async function agreed(nodes: TestHub[], path: string, token: string) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const answers = await Promise.all(nodes.map((node) => snapshot(node, path, token)));
-    const ids = new Set(answers.map((answer) => answer.body['lastEventID']));
-    if (ids.size === 1 || Date.now() > deadline) return answers;
-    await sleep(20);
-  }
+  return waitFor(
+    async () => {
+      const answers = await Promise.all(nodes.map((node) => snapshot(node, path, token)));
+      const ids = new Set(answers.map((answer) => answer.body['lastEventID']));
+      return ids.size === 1 && answers;
+    },
+    { interval: 20, message: `both nodes to answer ${path} at the same lastEventID` },
+  );
 }
 
 function document(event: StreamEvent): Record<string, unknown> {

@@ -38,12 +38,13 @@ test('/ui/stats counts under --max-streams-per-client with event streams: past i
 
   // Closing the dashboard gives its place back: a new one opens (once the hub saw the close).
   dashboard.close();
-  const deadline = Date.now() + 20_000;
-  let reopened = await EventStream.open(t, stats);
-  while (reopened.status === 429 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    reopened = await EventStream.open(t, stats);
-  }
+  const reopened = await waitFor(
+    async () => {
+      const stream = await EventStream.open(t, stats);
+      return stream.status !== 429 && stream;
+    },
+    { interval: 20, message: 'a dashboard to open again' },
+  );
   assert.equal(reopened.status, 200);
   assert.deepEqual(hub.internalErrors, []);
 });
@@ -92,7 +93,7 @@ test('a dashboard that stops reading is skipped, stays bounded in memory, and is
         return written;
       }) as typeof res.write;
     }
-    feed.open(req, res);
+    void feed.open(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
@@ -143,7 +144,7 @@ test('the feed keeps 15 minutes: a dashboard opening later gets the past at once
     historySamples: 30,
   });
   const server = createServer((req, res) => {
-    feed.open(req, res);
+    void feed.open(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
