@@ -2,7 +2,7 @@ import type { Backend, NodeLeases } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import type { HubObserver, SubscribeRequest } from './hub.ts';
 import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
-import { Presence } from './presence.ts';
+import { nextTurn, Presence } from './presence.ts';
 import type { Subscriber } from './subscriber.ts';
 import { subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
 import type { NewUpdate, Update } from './update.ts';
@@ -10,6 +10,8 @@ import type { MatchType } from './url-pattern.ts';
 
 /** How long a node's lease lasts unless told: its subscriptions outlive a crash at most this. */
 export const DEFAULT_PRESENCE_LEASE_MS = 15_000;
+/** Subscriptions ended per append when an earlier run's are ended at start-up. */
+const ORPHANS_PER_APPEND = 500;
 /** A node checks for expired leases (and renews its own) at least this often. */
 const LEASE_CHECK_MS = 1_000;
 
@@ -179,12 +181,16 @@ export class PresenceService implements HubObserver {
    */
   async #endOrphans(): Promise<number> {
     const orphans = this.subscriptions.list();
-    const matchOrphans = this.subscriptions.listMatches();
-    if (orphans.length + matchOrphans.length > 0) {
-      await this.#backend.append([
-        ...orphans.map((document) => subscriptionEvent({ ...document, active: false })),
-        ...matchOrphans.map((document) => matchSubscriptionEvent({ ...document, active: false })),
-      ]);
+    const ends = [
+      ...this.subscriptions
+        .listMatches()
+        .map((document) => matchSubscriptionEvent({ ...document, active: false })),
+      ...orphans.map((document) => subscriptionEvent({ ...document, active: false })),
+    ];
+    // In pages, each in its own turn: thousands at once would be one long write.
+    for (let at = 0; at < ends.length; at += ORPHANS_PER_APPEND) {
+      if (at > 0) await nextTurn();
+      await this.#backend.append(ends.slice(at, at + ORPHANS_PER_APPEND));
     }
     return orphans.length;
   }

@@ -5,6 +5,12 @@ import { readSubscriptionEvent } from './subscription-events.ts';
 import type { Update } from './update.ts';
 
 /**
+ * Longest loading works before letting the event loop go round: a node that loads a large
+ * history at start-up still renews its lease, reads its feed and answers its health checks.
+ */
+export const LOAD_SLICE_MS = 2;
+
+/**
  * The active subscriptions of the whole cluster, derived from the subscription events in the
  * live feed. Every node sees every node's events (Backend.onUpdate), so every node holds the
  * same set and the subscription API answers the same everywhere; nothing is kept only for the
@@ -52,13 +58,22 @@ export class Presence {
    * Applies history (oldest first), then the live updates that arrived while it was read. The
    * live feed holds every update stored since this node listened, so replaying all of it after
    * history leaves each subscription in the state of its last event, whether or not history
-   * also held it (applying an event again changes nothing).
+   * also held it (applying an event again changes nothing). Read a slice at a time
+   * (`LOAD_SLICE_MS`), each in its own turn of the event loop: a store's pages may be read
+   * synchronously (SQLite), which alone would hold the loop for the whole history.
    */
   async warmUp(history: AsyncIterable<Update> | Iterable<Update>): Promise<void> {
     const live: Update[] = [];
     this.#warming = live;
     try {
-      for await (const update of history) this.#apply(update);
+      let sliceStart = performance.now();
+      for await (const update of history) {
+        this.#apply(update);
+        if (performance.now() - sliceStart >= LOAD_SLICE_MS) {
+          await nextTurn();
+          sliceStart = performance.now();
+        }
+      }
     } finally {
       this.#warming = undefined;
       for (const update of live) this.#apply(update);
@@ -154,4 +169,9 @@ export class Presence {
   get(topic: string, id: string): SubscriptionDocument | undefined {
     return this.#byTopic.get(topic)?.get(id);
   }
+}
+
+/** Resolves in a later turn of the event loop, after pending I/O and timers had theirs. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

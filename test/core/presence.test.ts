@@ -6,6 +6,7 @@ import { Presence } from '../../src/core/presence.ts';
 import { PresenceService } from '../../src/core/presence-service.ts';
 import {
   expandSegment,
+  readSubscriptionEvent,
   subscriptionDocument,
   subscriptionEvent,
   subscriptionId,
@@ -139,4 +140,53 @@ test('topic selectors and subscriber ids are percent-encoded as RFC 6570 expands
     ),
     '/.well-known/mercure/subscriptions/https%3A%2F%2Fexample.com%2F%7Bselector%7D/urn%3Auuid%3Abb3de268-05b0-4c65-b44e-8f9acefc29d6',
   );
+});
+
+test('loading many subscriptions at start-up, and ending an earlier run’s, lets the event loop go round', async (t) => {
+  const count = 20_000;
+  const backend = new MemoryBackend({ historySize: count });
+  const starts = Array.from({ length: count }, (_, i) =>
+    subscriptionEvent(
+      subscriptionDocument(`https://example.com/rooms/${i}`, `urn:uuid:${i}`, true, undefined),
+    ),
+  );
+  for (let at = 0; at < count; at += 1000) await backend.append(starts.slice(at, at + 1000));
+
+  // A callback that runs once per turn of the event loop, for as long as loading lasts.
+  let turns = 0;
+  let loading = true;
+  const tick = () => {
+    turns++;
+    if (loading) setImmediate(tick);
+  };
+  const warming = new Presence();
+  setImmediate(tick);
+  t.after(() => {
+    loading = false;
+  });
+  await warming.warmUp((await backend.readAfter('earliest')).updates);
+  const turnsWhileWarming = turns;
+  assert.equal(warming.size, count);
+  assert.ok(turnsWhileWarming > 0, 'history read synchronously is still loaded in slices');
+
+  // The memory store is this process's alone: the new run ends all of them, in pages.
+  const service = new PresenceService(backend);
+  const hub = new Hub(backend, { ...LIMITS, observer: service });
+  const before = turns;
+  assert.equal(await service.start(), count);
+  loading = false;
+  assert.ok(
+    turns - before >= count / 500 - 1,
+    `one turn at least between pages: ${turns - before}`,
+  );
+  assert.equal(service.subscriptions.size, 0);
+  // The ends pushed the starts out of the memory store's ring of subscription events.
+  let ends = 0;
+  for await (const update of (await backend.readAfter('earliest')).updates) {
+    if (readSubscriptionEvent(update)?.active === false) ends++;
+  }
+  assert.equal(ends, count);
+  hub.close();
+  await service.close();
+  await backend.close();
 });
