@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory.ts';
 import { Hub } from '../../src/core/hub.ts';
 import type { FrameSink, Subscriber } from '../../src/core/subscriber.ts';
+import { waitFor } from '../support/wait.ts';
 
 const sink: FrameSink = {
   write: () => true,
@@ -77,6 +78,10 @@ test('the topic receiving a steady share of updates leads, among thousands of on
       private: false,
     }));
     await hub.publish(updates);
+    // Live dispatch runs in slices over several turns: rates are read once this batch is out.
+    await waitFor(() => hub.stats.updatesDispatched === (batch + 1) * 1000, {
+      message: `batch ${batch} dispatched`,
+    });
     hub.topicRates?.tick(1000);
   }
   const [first] = hub.busiestTopics(5);
