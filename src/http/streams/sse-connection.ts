@@ -37,7 +37,7 @@ export interface SseConnectionLimits {
  * Last-Event-ID and loses nothing that history still holds.
  *
  * Every stream also counts against a bound on all streams' unsent bytes together
- * (unsent-budget.ts): past it, the streams holding the most are dropped the same way.
+ * (unsent-budget.ts): past it, the streams that stopped reading are dropped the same way.
  *
  * Over HTTP/1.1, once Node has sent the head, frames go straight to the socket, where the
  * Node HTTP/1.1 adapter (node-http1.ts) found at start-up that this Node allows it: the bytes
@@ -75,6 +75,8 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
   /** Frames waiting for the flush queue: none, one (the common case, no array), or several. */
   #queued: Uint8Array | Uint8Array[] | undefined;
   #queuedBytes = 0;
+  /** Every frame's bytes since the socket was taken over (or the response began), for bytesSent. */
+  #bytesWritten = 0;
   #closed = false;
   /** What this stream last reported to the unsent budget; kept by the budget. */
   reportedUnsent = 0;
@@ -101,6 +103,14 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const socket = this.#socket;
     if (socket === undefined) return this.#early === undefined ? this.#res.writableLength : 0;
     return socket.writableLength + this.#queuedBytes;
+  }
+
+  /**
+   * Bytes handed to the kernel so far, about: every frame written, less what is still unsent.
+   * It grows while the client reads (chunk framing waiting in the socket makes it a little low).
+   */
+  get bytesSent(): number {
+    return this.#bytesWritten - this.unsentBytes;
   }
 
   /** Drops this stream: what it holds is discarded, and its client resumes with Last-Event-ID. */
@@ -154,6 +164,7 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
       return this.#handOver === undefined;
     }
     const socket = this.#socket;
+    this.#bytesWritten += frame.byteLength;
     let unsent: number;
     if (socket === undefined) {
       this.#res.write(frame);

@@ -2,6 +2,8 @@
 export interface HoldsUnsentBytes {
   /** Bytes queued for this stream and not yet handed to the kernel. */
   readonly unsentBytes: number;
+  /** Bytes handed to the kernel so far: it grows while the client reads. */
+  readonly bytesSent: number;
   /** The figure this stream last reported to the budget (kept by the budget). */
   reportedUnsent: number;
   /** Drops the stream as a slow consumer: its client resumes with Last-Event-ID. */
@@ -13,6 +15,8 @@ export interface HoldsUnsentBytes {
 const SCAN_DELAY_MS = 20;
 // Drops stop below this share of the limit, so that the next burst does not start again at once.
 const LOW_WATER = 0.9;
+// Past this multiple of the limit, streams that still read are dropped too, the largest first.
+const HARD_FACTOR = 2;
 
 /**
  * The bound on unsent bytes across every stream of the process, on top of each stream's own
@@ -21,8 +25,10 @@ const LOW_WATER = 0.9;
  * Streams report their unsent bytes as they queue frames, and the budget keeps the sum. A
  * stream is not told when its socket drains, so the sum can only overstate what is held; when
  * it passes the limit, the budget reads every stream's real figure a moment later (20 ms), and
- * if the real total is past the limit it drops the streams holding the most until the total is
- * back under 90% of it. Those are the laggards: their clients resume with Last-Event-ID. The
+ * if the real total is past the limit it drops, largest first, the streams whose sockets took no
+ * byte in the meantime (their clients are not reading) until the total is back under 90% of it.
+ * Streams that are reading are looked at again a moment later rather than dropped, unless they
+ * hold more than twice the limit between them. Dropped clients resume with Last-Event-ID. The
  * queued frames are shared by every stream they go to, so what passes the limit meanwhile is
  * references to the same frames, not copies.
  */
@@ -33,6 +39,8 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
   /** The sum of what streams reported: at least what they hold. */
   #total = 0;
   #scanTimer: NodeJS.Timeout | undefined;
+  /** Each holder's bytes sent when the scan was armed: a stream whose figure grew since reads. */
+  #sentAtMark = new Map<Stream, number>();
   /** Streams dropped by this budget, for metrics. */
   dropped = 0;
 
@@ -70,19 +78,28 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
     this.#total -= stream.reportedUnsent;
     stream.reportedUnsent = 0;
     this.#holders.delete(stream);
+    this.#sentAtMark.delete(stream);
   }
 
   #check(): void {
     // Not at once: a burst queues the same frames on every stream, reader or laggard alike.
     // A moment later the flush queue has written them and readers' sockets have drained; what
     // is still held then tells the laggards apart.
-    this.#scanTimer ??= setTimeout(() => {
+    if (this.#scanTimer !== undefined) return;
+    this.#sentAtMark = new Map([...this.#holders].map((stream) => [stream, stream.bytesSent]));
+    this.#scanTimer = setTimeout(() => {
       this.#scanTimer = undefined;
       if (this.#total > this.limit) this.scan();
     }, SCAN_DELAY_MS);
   }
 
-  /** Reads every stream's real figure; drops the largest holders while the total is too high. */
+  /**
+   * Reads every stream's real figure. Over the limit, drops the streams whose sockets took no
+   * byte since the scan was armed (their clients are not reading), largest first, down to 90%
+   * of the limit. If readers alone still hold more than the limit, they are given another look
+   * a moment later, when they have read or stopped; only past twice the limit do the largest of
+   * them go at once (memory first).
+   */
   scan(): void {
     let total = 0;
     const holders: Stream[] = [];
@@ -94,11 +111,31 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
       else this.#holders.delete(stream);
     }
     this.#total = total;
+    const mark = this.#sentAtMark;
+    this.#sentAtMark = new Map();
     if (total <= this.limit) return;
-    holders.sort((a, b) => b.reportedUnsent - a.reportedUnsent);
+    // A holder that was not there when the scan was armed is given the benefit of the doubt.
+    const reading = (stream: Stream) => {
+      const before = mark.get(stream);
+      return before === undefined || stream.bytesSent > before;
+    };
+    const largestFirst = (a: Stream, b: Stream) => b.reportedUnsent - a.reportedUnsent;
     const target = this.limit * LOW_WATER;
-    for (const stream of holders) {
-      if (this.#total <= target) break;
+    this.#dropUntil(holders.filter((stream) => !reading(stream)).sort(largestFirst), target);
+    if (this.#total <= this.limit) return;
+    if (this.#total > this.limit * HARD_FACTOR) {
+      this.#dropUntil(holders.filter(reading).sort(largestFirst), target);
+      return;
+    }
+    // Look again in a moment, marking where each stream is now.
+    clearTimeout(this.#scanTimer);
+    this.#scanTimer = undefined;
+    this.#check();
+  }
+
+  #dropUntil(streams: readonly Stream[], target: number): void {
+    for (const stream of streams) {
+      if (this.#total <= target) return;
       this.dropped++;
       // The stream forgets its bytes as it closes.
       stream.dropAsSlowConsumer();
@@ -108,5 +145,6 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
   close(): void {
     clearTimeout(this.#scanTimer);
     this.#scanTimer = undefined;
+    this.#sentAtMark.clear();
   }
 }
