@@ -312,7 +312,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   option({
     flag: 'max-unsent-bytes-total',
     kind: integer({ min: 1024, max: Number.MAX_SAFE_INTEGER, placeholder: '<bytes>' }),
-    help: "all streams' queues together; past it the largest are dropped",
+    help: "all streams' queues together; past it the streams not reading are dropped",
     path: 'maxUnsentBytesTotal',
   }),
   option({
