@@ -116,7 +116,6 @@ export class SqliteBackend implements Backend {
     | 'insert'
     | 'newestWithId'
     | 'idTaken'
-    | 'maxSeq'
     | 'page'
     | 'newest'
     | 'trimCount'
@@ -131,6 +130,12 @@ export class SqliteBackend implements Backend {
   /** Resolved when no sync runs and none is due (close waits for it). */
   #synced: (() => void) | undefined;
   #walFd: number | undefined;
+  /**
+   * The newest seq handed to the listeners (synced and acknowledged). A replay reads up to it,
+   * not to the newest row: a row committed but still waiting for its sync reaches the hub live
+   * once synced, and a replay that included it would deliver it twice.
+   */
+  #announced = 0;
   /** Set when a sync failed: nothing written since can be promised durable (fail-stop). */
   #syncFailure: HeraldError | undefined;
   #trimTimer: NodeJS.Timeout | undefined;
@@ -150,6 +155,10 @@ export class SqliteBackend implements Backend {
     const counted = db.prepare('SELECT count(*) AS n FROM updates').get() as
       { n: number } | undefined;
     this.#rowCount = counted?.n ?? 0;
+    // Every row already in the file was committed by an earlier run: replays may read them all.
+    const newest = db.prepare('SELECT max(seq) AS seq FROM updates').get() as
+      { seq: number | null } | undefined;
+    this.#announced = newest?.seq ?? 0;
     this.#statements = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -164,7 +173,6 @@ export class SqliteBackend implements Backend {
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1',
       ),
       idTaken: db.prepare('SELECT 1 AS one FROM updates WHERE id = ? LIMIT 1'),
-      maxSeq: db.prepare('SELECT max(seq) AS seq FROM updates'),
       page: db.prepare(
         'SELECT seq, id, topics, data, private, type, retry FROM updates WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
       ),
@@ -314,7 +322,9 @@ export class SqliteBackend implements Backend {
       for (const { pending, seqs } of batch) {
         pending.resolve(pending.updates);
         pending.updates.forEach((update, i) => {
-          this.#listeners.emit(update, seqs[i] ?? BEFORE_ALL);
+          const seq = seqs[i] ?? BEFORE_ALL;
+          this.#announced = Number(seq);
+          this.#listeners.emit(update, seq);
         });
       }
       this.#syncWal();
@@ -416,8 +426,9 @@ export class SqliteBackend implements Backend {
       from = row.seq;
       after = fromRow(row);
     }
-    // The replay stops at what is stored now; anything newer reaches the subscriber live.
-    const until = this.#maxSeq();
+    // The replay stops at what the listeners have been given; anything newer (a row still
+    // waiting for its sync included) reaches the subscriber live.
+    const until = this.#announced;
     return Promise.resolve({
       found: true,
       after,
@@ -450,11 +461,6 @@ export class SqliteBackend implements Backend {
     if (unusable !== undefined) return Promise.reject(unusable);
     const row = this.#statements.newest.get() as { id: string } | undefined;
     return Promise.resolve(row?.id);
-  }
-
-  #maxSeq(): number {
-    const row = this.#statements.maxSeq.get() as { seq: number | null } | undefined;
-    return row?.seq ?? 0;
   }
 
   onUpdate(listener: (update: Update, position: Position) => void): () => void {

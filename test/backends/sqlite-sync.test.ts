@@ -106,6 +106,28 @@ test('an append is acknowledged, and delivered live, only once the WAL sync has 
   assert.equal(disk.held.length, 0);
 });
 
+test('a replay stops before a row still waiting for its sync, which then arrives live, once', async (t) => {
+  const disk = heldDisk();
+  const { store } = openStore(t, disk);
+  const heard: string[] = [];
+  store.onUpdate((update) => heard.push(update.data));
+  const first = store.append([{ topics: [TOPIC], data: 'synced', private: false }]);
+  await nextTurn();
+  await disk.release();
+  await first;
+
+  const pending = store.append([{ topics: [TOPIC], data: 'waiting', private: false }]);
+  await nextTurn();
+  // Committed, not yet synced: a resume now must not replay it, or it would come twice.
+  const read = await store.readAfter(EARLIEST);
+  const replayed: string[] = [];
+  for await (const update of read.updates) replayed.push(update.data);
+  assert.deepEqual(replayed, ['synced']);
+  await disk.release();
+  await pending;
+  assert.deepEqual(heard, ['synced', 'waiting']);
+});
+
 test('a failed sync stops the store: what it covered and everything later is refused, nothing delivered', async (t) => {
   const disk = heldDisk();
   const { store } = openStore(t, disk);
