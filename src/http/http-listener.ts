@@ -7,6 +7,8 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubRequest, HubResponse } from './http-message.ts';
 import type { NodeHttp1 } from './node-http1.ts';
+import { StreamDoor } from './direct/stream-door.ts';
+import { holdsDirectResponse } from './direct/direct-response.ts';
 import type { ServerLimits } from './limits/server-limits.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 
@@ -41,6 +43,8 @@ export interface ListenerLimits {
   readonly onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
   /** What Node's HTTP/1.1 internals tell of a connection (node-http1.ts). */
   readonly http1: NodeHttp1;
+  /** The path whose plain GETs the stream door serves without node:http (plain HTTP/1.1). */
+  readonly hubPath: string;
 }
 
 /** The HTTP server: plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1 negotiated by ALPN. */
@@ -72,23 +76,58 @@ export function createHttpListener(
 
 function plainListener(
   handler: RequestListener,
-  { limits, onClientError, http1 }: ListenerLimits,
+  { limits, onClientError, http1, hubPath }: ListenerLimits,
 ): HttpListener {
   const server = createServer(limits, handler);
   server.on('clientError', onClientError);
+  const door = openStreamDoor(server, handler, limits, http1, hubPath);
   const sockets = trackSockets(server);
   return {
     scheme: 'http',
     listen: (port, host) => listen(server, port, host),
-    close: () => close(server),
+    close: () => {
+      door?.stop();
+      return close(server);
+    },
     closeIdle() {
       server.closeIdleConnections();
+      door?.closeWaiting();
       closeUnstarted(sockets, http1);
     },
     closeAll() {
       server.closeAllConnections();
+      // The streams served directly: Node's server does not know them as its connections.
+      for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/**
+ * Puts the stream door (direct/stream-door.ts) before Node's parser, where this Node allows it:
+ * plain GETs of the hub path are then served without node:http. A connection that sends
+ * nothing is handed to Node within two checks of its timeouts (a second at most), so Node's
+ * header timeout applies to it as to any other.
+ */
+function openStreamDoor(
+  server: Server,
+  handler: RequestListener,
+  limits: ServerLimits,
+  http1: NodeHttp1,
+  hubPath: string,
+): StreamDoor | undefined {
+  const door = new StreamDoor({
+    hubPath,
+    maxHeaderBytes: limits.maxHeaderSize,
+    serve: handler,
+    handOver: (socket, firstBytes) => {
+      toNode?.(socket, firstBytes);
+    },
+    quietMs: Math.min(1000, limits.connectionsCheckingInterval),
+  });
+  const toNode = http1.takeConnections(server, (socket) => {
+    door.accept(socket);
+  });
+  return toNode === undefined ? undefined : door;
 }
 
 /** What Node's HTTP/2 server does for its HTTP/1.1 connections that its types leave out. */
@@ -224,8 +263,9 @@ function forgetFrom(sockets: Set<Socket>): (this: Socket) => void {
  */
 function closeUnstarted(sockets: Iterable<Socket>, http1: NodeHttp1): void {
   for (const socket of sockets) {
-    // A response being ended still counts until its last byte is written.
-    if (http1.holdsNoResponse(socket)) socket.destroy();
+    // A response being ended still counts until its last byte is written. A stream the stream
+    // door serves is not Node's, which would see no response on its socket.
+    if (http1.holdsNoResponse(socket) && !holdsDirectResponse(socket)) socket.destroy();
   }
 }
 

@@ -1,12 +1,18 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { DirectRequest } from './direct/direct-request.ts';
 
 /**
- * A request as the routes see it: HTTP/1.1 (`node:http`) or HTTP/2 through `node:http2`'s
- * compatibility API, which mirrors it. Routes read only what both have alike.
+ * A request as the routes see it: HTTP/1.1 (`node:http`), HTTP/2 through `node:http2`'s
+ * compatibility API, which mirrors it, or a subscribe request the stream door served without
+ * node:http (direct/stream-door.ts). Routes read only what all have alike; a request with a
+ * body is never a direct one.
  */
-export type HubRequest = IncomingMessage | Http2ServerRequest;
+export type HubRequest = IncomingMessage | Http2ServerRequest | DirectRequest;
+
+/** A request that may carry a body: never a direct one. */
+export type BodyRequest = IncomingMessage | Http2ServerRequest;
 
 /**
  * A response as the routes use it: what `ServerResponse` and `Http2ServerResponse` have in
@@ -27,6 +33,6 @@ export interface HubResponse extends EventEmitter {
 }
 
 /** HTTP/2 forbids connection-specific headers (`Connection`, `Keep-Alive`, …): check first. */
-export function isHttp2(req: HubRequest): boolean {
+export function isHttp2(req: HubRequest): req is Http2ServerRequest {
   return req.httpVersionMajor === 2;
 }

@@ -1,4 +1,5 @@
 import { createServer, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,7 +14,9 @@ import { chunkOf } from './streams/chunk-framing.ts';
  *   put the response's head in it (and waiting a tick for that on Node 26, whose `res.write`
  *   corks the response until the next tick);
  * - replacing the head Node keeps for a response's life (`_header`) once it is sent;
- * - reading which response a connection is serving (`socket._httpMessage`).
+ * - reading which response a connection is serving (`socket._httpMessage`);
+ * - taking a server's connections before its parser sees them, and handing some back with
+ *   their first bytes put back (the listener Node's server registers for 'connection').
  *
  * `checkNodeHttp1()` tries each on a real loopback connection when the hub starts. What does not
  * behave as expected is switched off: streams then write through `res.write`, the head stays
@@ -32,6 +35,8 @@ export interface NodeInternals {
   replaceStoredHead(res: object, head: string): void;
   /** Whether Node frames this response's body as chunks (`chunkedEncoding`). */
   chunked(res: object): unknown;
+  /** The one listener Node's server registers for 'connection', which gives a socket its parser. */
+  connectionListener(server: Server): unknown;
 }
 
 interface NodeResponseFields {
@@ -49,6 +54,10 @@ export const NODE_INTERNALS: NodeInternals = {
     (res as NodeResponseFields)._header = head;
   },
   chunked: (res) => (res as NodeResponseFields).chunkedEncoding,
+  connectionListener: (server) => {
+    const listeners = server.listeners('connection');
+    return listeners.length === 1 ? listeners[0] : undefined;
+  },
 };
 
 /** What this process's Node lets Herald do beyond the documented API. */
@@ -59,10 +68,25 @@ export interface Http1Capabilities {
   readonly headRelease: boolean;
   /** The response a connection serves read from the socket. */
   readonly socketResponse: boolean;
+  /** Connections seen before Node's parser, and handed to it with their first bytes put back. */
+  readonly connectionHandOver: boolean;
 }
 
-const NONE: Http1Capabilities = { directWrites: false, headRelease: false, socketResponse: false };
-const ALL: Http1Capabilities = { directWrites: true, headRelease: true, socketResponse: true };
+const NONE: Http1Capabilities = {
+  directWrites: false,
+  headRelease: false,
+  socketResponse: false,
+  connectionHandOver: false,
+};
+const ALL: Http1Capabilities = {
+  directWrites: true,
+  headRelease: true,
+  socketResponse: true,
+  connectionHandOver: true,
+};
+
+/** Gives a connection to Node's HTTP/1.1 server, its first bytes (if read) put back first. */
+export type HandOver = (socket: Socket, firstBytes: Buffer | undefined) => void;
 
 /**
  * Node keeps an HTTP/1.1 response's head (`_header`, the string it built by concatenation,
@@ -181,6 +205,17 @@ export class NodeHttp1 {
     return response === undefined || response === null;
   }
 
+  /**
+   * Takes the connections of `server` before Node's HTTP/1.1 parser sees them: `accept` gets
+   * each new one instead of Node's server, and the returned function gives one to Node, which
+   * then parses it as if it had been first (the first bytes read are put back in the socket).
+   * Undefined, and the server left as it was, where this Node does not allow it.
+   */
+  takeConnections(server: Server, accept: (socket: Socket) => void): HandOver | undefined {
+    if (!this.capabilities.connectionHandOver) return undefined;
+    return takeConnections(server, accept, this.#internals);
+  }
+
   #releaseHead(res: object): void {
     if (
       this.#internals.headSent(res) === true &&
@@ -189,6 +224,29 @@ export class NodeHttp1 {
       this.#internals.replaceStoredHead(res, SENT_HEAD);
     }
   }
+}
+
+/*
+ * Node's server registers one 'connection' listener, which gives the socket its parser (its
+ * documented way to be handed a socket is emitting 'connection'). It is taken out of the
+ * event, and called for the connections handed back.
+ */
+function takeConnections(
+  server: Server,
+  accept: (socket: Socket) => void,
+  internals: NodeInternals,
+): HandOver | undefined {
+  const nodeListener = internals.connectionListener(server);
+  if (typeof nodeListener !== 'function') return undefined;
+  const parse = nodeListener as (this: Server, socket: Socket) => void;
+  server.removeListener('connection', parse);
+  server.prependListener('connection', accept);
+  return (socket, firstBytes) => {
+    // Paused by the caller: nothing flows until Node's listeners are on.
+    if (firstBytes !== undefined) socket.unshift(firstBytes);
+    parse.call(server, socket);
+    socket.resume();
+  };
 }
 
 /** What the check needs; a test passes other internals to play a Node that changed them. */
@@ -312,11 +370,104 @@ async function check({ internals = NODE_INTERNALS, timeoutMs = 10_000 }: CheckOp
       "a connection's response cannot be read from the socket (_httpMessage): parser refusals are not answered, and shutdown leaves unused connections to Node's timeouts",
     );
   }
+  let connectionHandOver = true;
+  try {
+    const problem = await probeHandOver(internals, timeoutMs);
+    if (problem !== undefined) {
+      connectionHandOver = false;
+      fallbacks.push(`${problem}: every connection goes to node:http from its first byte`);
+    }
+  } catch (error) {
+    connectionHandOver = false;
+    fallbacks.push(
+      `the hand-over check failed (${(error as Error).message}): every connection goes to node:http`,
+    );
+  }
   return new NodeHttp1(
-    { directWrites, headRelease: findings.headStored, socketResponse },
+    { directWrites, headRelease: findings.headStored, socketResponse, connectionHandOver },
     fallbacks,
     internals,
   );
+}
+
+/**
+ * A connection handed to Node after its first bytes were read must be parsed as if they had
+ * never been: a head split over two packets, a body after it in pieces, then a second request
+ * on the same connection. Resolves with what went wrong, or undefined.
+ */
+async function probeHandOver(
+  internals: NodeInternals,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('latin1');
+    req.on('data', (piece: string) => (body += piece));
+    req.on('end', () => res.end(`${req.method} ${req.url} ${body}`));
+  });
+  const handOver = takeConnections(
+    server,
+    (socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause();
+        handOver?.(socket, chunk);
+      });
+    },
+    internals,
+  );
+  if (handOver === undefined) {
+    return "Node's HTTP/1.1 server has not the one 'connection' listener expected";
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const port = (server.address() as AddressInfo).port;
+    return await new Promise<string | undefined>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      const pieces = [
+        'POST /first HTTP/1.1\r\nHost: probe\r\nContent-Le',
+        'ngth: 5\r\n\r\nhel',
+        'lo',
+        'GET /second HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n',
+      ];
+      let received = '';
+      const finish = (problem: string | undefined) => {
+        clearTimeout(timer);
+        clearInterval(sender);
+        socket.destroy();
+        resolve(problem);
+      };
+      const timer = setTimeout(() => {
+        finish(`the hand-over check had no answer within ${timeoutMs} ms`);
+      }, timeoutMs);
+      // Each piece in its own packet, so that Node's parser sees the first bytes put back and
+      // the rest as they arrive.
+      const sender = setInterval(() => {
+        const piece = pieces.shift();
+        if (piece === undefined) clearInterval(sender);
+        else socket.write(piece);
+      }, 10);
+      socket.setEncoding('latin1');
+      socket.on('data', (data: string) => (received += data));
+      socket.on('error', (error) => {
+        finish(`the hand-over check failed: ${error.message}`);
+      });
+      socket.on('end', () => {
+        const bodies = received.split('\r\n\r\n').slice(1);
+        const first = bodies[0]?.split('HTTP/1.1')[0];
+        finish(
+          first === 'POST /first hello' && bodies[1] === 'GET /second '
+            ? undefined
+            : `a connection handed to Node was not parsed as sent: ${JSON.stringify(received)}`,
+        );
+      });
+    });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 }
 
 function isNone(value: unknown): boolean {

@@ -31,6 +31,7 @@ test('an HTTP/2 connection is closed once it has had no open stream for the idle
       limits: serverLimits(resolveConfig({ publisherJwtKey: 'k', subscriberJwtKey: 'k' })),
       onClientError: (_, socket) => socket.destroy(),
       http1: await checkNodeHttp1(),
+      hubPath: '/.well-known/mercure',
     },
     idleMs,
   );

@@ -142,6 +142,7 @@ test("the start-up check finds this Node's HTTP/1.1 internals as Herald expects"
     directWrites: true,
     headRelease: true,
     socketResponse: true,
+    connectionHandOver: true,
   });
   assert.equal(await checkNodeHttp1(), http1, 'checked once per process');
 });
@@ -155,6 +156,7 @@ test('the check turns off what a changed Node no longer does, and says why', asy
     directWrites: true,
     headRelease: true,
     socketResponse: false,
+    connectionHandOver: true,
   });
   assert.equal(unlinked.fallbacks.length, 1);
   assert.match(unlinked.fallbacks[0] ?? '', /_httpMessage/);
@@ -173,6 +175,15 @@ test('the check turns off what a changed Node no longer does, and says why', asy
   assert.equal(headless.capabilities.headRelease, false);
   assert.equal(headless.capabilities.directWrites, true);
   assert.match(headless.fallbacks.join('\n'), /_header/);
+
+  // A Node whose server gives sockets their parser some other way than one 'connection'
+  // listener: every connection then goes to node:http from its first byte.
+  const doorless = await checkNodeHttp1({
+    internals: { ...NODE_INTERNALS, connectionListener: () => undefined },
+  });
+  assert.equal(doorless.capabilities.connectionHandOver, false);
+  assert.equal(doorless.capabilities.directWrites, true);
+  assert.match(doorless.fallbacks.join('\n'), /'connection' listener.*node:http/);
 });
 
 test('the check turns direct writes off when the head is not in the socket after the hand-over', async (t) => {
@@ -215,8 +226,10 @@ test('a hub told to keep to the documented API streams through res.write, warnin
 test('on a Node the check finds changed, a replay streams whole through res.write', async (t) => {
   // A Node that frames chunks its own way: the check turns direct writes off, and the hub runs
   // with what it found.
+  // (Its connections all go to node:http: a stream the stream door served would not touch
+  // Node's response at all.)
   const http1 = await checkNodeHttp1({
-    internals: { ...NODE_INTERNALS, chunked: () => undefined },
+    internals: { ...NODE_INTERNALS, chunked: () => undefined, connectionListener: () => undefined },
   });
   assert.equal(http1.capabilities.directWrites, false);
   const writes = countResponseWrites(t);

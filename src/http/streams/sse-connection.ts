@@ -5,6 +5,7 @@ import type { FrameSink, Subscriber } from '../../core/subscriber.ts';
 import type { Flushable } from './flush-queue.ts';
 import { flushQueue } from './flush-queue.ts';
 import type { HubResponse } from '../http-message.ts';
+import { DirectResponse } from '../direct/direct-response.ts';
 import type { NodeHttp1 } from '../node-http1.ts';
 import type { ClosesWithResponse } from '../request-log.ts';
 import type { HoldsUnsentBytes, UnsentBudget } from './unsent-budget.ts';
@@ -148,11 +149,17 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     const early = this.#early ?? [];
     this.#early = undefined;
     if (this.#closed) return;
-    // Undefined where frames keep going through Node, which queues them in order.
-    const socket = this.#limits.http1.takeSocket(res);
-    if (socket !== undefined) {
-      this.#socket = socket;
-      this.#chunked = this.#limits.http1.isChunked(res);
+    if (res instanceof DirectResponse) {
+      // Served without node:http (direct/stream-door.ts): the socket is the stream's own.
+      this.#socket = res.socket;
+      this.#chunked = res.chunked;
+    } else {
+      // Undefined where frames keep going through Node, which queues them in order.
+      const socket = this.#limits.http1.takeSocket(res);
+      if (socket !== undefined) {
+        this.#socket = socket;
+        this.#chunked = this.#limits.http1.isChunked(res);
+      }
     }
     for (const frame of early) this.write(frame);
   }
