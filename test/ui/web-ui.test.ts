@@ -55,6 +55,9 @@ test('in Chromium: the dashboard draws 15-minute charts and the busiest topics; 
   // The charts hold points: uPlot's own data, then its pixels. (Page code as text: the test
   // runner's transpiler would wrap functions in helpers the page does not have.)
   await pageCondition(page, CHARTS_HAVE_POINTS);
+  // uPlot draws in an animation frame after its data changes: a busy machine may not have
+  // painted yet when the data is there. Bounded by the test's timeout, like every wait here.
+  await pageCondition(page, `${PIXELS_IN_PUBLISHES_COLOUR} > 20`);
   const drawn = await page.evaluate<number>(PIXELS_IN_PUBLISHES_COLOUR);
   assert.ok(drawn > 20, `the publishes line is drawn in its colour (${drawn} pixels)`);
 
