@@ -33,9 +33,16 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 
 /**
  * Headers whose presence means the request is not a plain bodiless GET (a body, an upgrade, an
- * expectation): Node's parser decides what they mean.
+ * expectation): Node's parser decides what they mean. And `__proto__`, which Node's header
+ * object cannot hold (it drops it): the door would read it where Node does not.
  */
-const NOT_DIRECT = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect']);
+const NOT_DIRECT = new Set([
+  'content-length',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  '__proto__',
+]);
 
 /**
  * Parses `chunk` if it is exactly one request head (nothing after the blank line) of at most
