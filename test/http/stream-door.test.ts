@@ -247,6 +247,34 @@ test('a connection that sends nothing is handed to Node, whose header timeout cu
   assert.deepEqual(hub.internalErrors, []);
 });
 
+test('connections reset before, while and after sending a subscribe cost the hub nothing', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const port = hub.herald.port;
+  const resets: Promise<void>[] = [];
+  for (const bytes of ['', subscribeHead(hub).slice(0, 12), subscribeHead(hub)]) {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    resets.push(
+      new Promise<void>((resolve) => {
+        socket.once('connect', () => {
+          if (bytes !== '') socket.write(bytes);
+          setImmediate(() => {
+            socket.resetAndDestroy();
+            resolve();
+          });
+        });
+      }),
+    );
+  }
+  await Promise.all(resets);
+  // The hub is still up, and keeps nothing of them.
+  const stream = rawExchange(port, [subscribeHead(hub)]);
+  t.after(() => stream.socket.destroy());
+  assert.equal((await headReceived(stream)).status, 200);
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, { message: 'only the last stream' });
+  assert.deepEqual(hub.internalErrors, []);
+});
+
 test('publishing on a keep-alive connection, body in pieces, is parsed by Node as sent', async (t) => {
   const hub = await startTestHub(t, { anonymous: true });
   const token = await hub.token({ publish: ['*'] });

@@ -57,6 +57,8 @@ export class StreamDoor {
     (socket as WaitingSocket)[DOOR] = this;
     socket.once('data', onFirstBytes);
     socket.once('close', forgetWaiting);
+    // A reset before the first bytes is no one's error: the socket just closes.
+    socket.on('error', ignore);
     this.#waiting.add(socket);
     this.#sweeper ??= setInterval(() => {
       this.#sweep();
@@ -76,8 +78,6 @@ export class StreamDoor {
   }
 
   firstBytes(socket: Socket, chunk: Buffer): void {
-    // Paused before anything else: a flowing socket with no 'data' listener would drop bytes.
-    socket.pause();
     this.#forget(socket);
     const head = parseRequestHead(chunk, this.#options.maxHeaderBytes);
     if (head === undefined || pathOf(head.target) !== this.#options.hubPath) {
@@ -85,18 +85,20 @@ export class StreamDoor {
       return;
     }
     // The request is whole: later bytes (a request pipelined behind an endless stream) are
-    // read and dropped, which also lets a client's FIN or reset end the stream at once.
+    // read and dropped, which also lets a client's FIN or reset end the stream at once. On in
+    // the same turn as the first bytes' event, so the socket never flows with no listener.
     socket.on('data', ignore);
     socket.on('end', endStream);
-    socket.on('error', ignore);
-    socket.resume();
     this.#options.serve(new DirectRequest(head, socket), new DirectResponse(socket));
   }
 
   #handOver(socket: Socket, chunk: Buffer | undefined): void {
+    // Paused before anything else: a flowing socket with no 'data' listener would drop bytes.
     socket.pause();
     this.#forget(socket);
     socket.off('data', onFirstBytes);
+    // Node's server puts its own error listener on (and answers parse errors through it).
+    socket.off('error', ignore);
     if (socket.destroyed) return;
     this.#options.handOver(socket, chunk);
   }
