@@ -75,22 +75,42 @@ export class DirectResponse extends EventEmitter implements HubResponse {
 
   writeHead(statusCode: number, headers: OutgoingHttpHeaders = {}): this {
     if (this.#headersSent) throw headersAlreadySent();
-    const fields = new Map(this.#pending);
+    // Headers set before (rare here: a stream passes all of them to writeHead) give way to
+    // those given now, whatever their case.
+    const fields = this.#pending === undefined ? headers : this.#merged(headers);
     this.#pending = undefined;
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined) fields.set(name.toLowerCase(), [name, value]);
-    }
     // Validated before anything is kept: a bad value throws, as Node's writeHead does, and the
     // route's error handler can still answer.
     let head = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Unknown'}${CRLF}`;
-    for (const [name, value] of fields.values()) head += fieldLines(name, value);
-    this.#chunked = !fields.has('content-length');
-    head += `Date: ${httpDate()}${CRLF}Connection: close${CRLF}`;
-    if (this.#chunked) head += `Transfer-Encoding: chunked${CRLF}`;
+    let chunked = true;
+    let dated = false;
+    for (const name of Object.keys(fields)) {
+      const value = fields[name];
+      if (value === undefined) continue;
+      const lower = name.toLowerCase();
+      // The connection and the framing are this response's to say (below).
+      if (lower === 'connection' || lower === 'transfer-encoding') continue;
+      if (lower === 'content-length') chunked = false;
+      else if (lower === 'date') dated = true;
+      head += fieldLines(name, value);
+    }
+    if (!dated) head += `Date: ${httpDate()}${CRLF}`;
+    head += `Connection: close${CRLF}`;
+    if (chunked) head += `Transfer-Encoding: chunked${CRLF}`;
+    this.#chunked = chunked;
     this.statusCode = statusCode;
     this.#head = head + CRLF;
     this.#headersSent = true;
     return this;
+  }
+
+  #merged(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    const given = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+    const merged: OutgoingHttpHeaders = {};
+    for (const [lower, [name, value]] of this.#pending ?? []) {
+      if (!given.has(lower)) merged[name] = typeof value === 'object' ? [...value] : value;
+    }
+    return Object.assign(merged, headers);
   }
 
   /** Writes body bytes (one chunk when chunked), with the head if it has not left yet. */
