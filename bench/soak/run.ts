@@ -12,14 +12,18 @@
  *   on, one to five off) or never read (15%), leave after 10-120 s; a new one takes the place.
  * - Publishing: `--rate` updates per second of 200 B-2 KB on 100 topics, and every
  *   `--burst-every` seconds a JSON batch of 19 updates of 10 KB on one topic.
- * - Every second: the hub's RSS (/proc/PID/status). Every 100 ms: a `/healthz` request, timed.
+ * - Every second: the hub's RSS (/proc/PID/status). Every 100 ms: a `/healthz` request, timed
+ *   by a probe process of its own (health-probe.ts). Every 30 s: the hub's event-loop delay
+ *   (p99 and max over those 30 s, from /metrics), which tells a stalled hub from a busy machine.
+ * - `--pin`: the hub (and the probe) on CPU 1, the orchestrator and the clients on CPU 0, so
+ *   that the hub has a core of its own on a 2-core machine.
  * - Loss: every acknowledged publish goes to the clients, which check each reading session
  *   when it ends (see client-worker.ts); a dropped session resumes with Last-Event-ID.
  *
  * Prints a summary and writes the samples to .bench/soak-<time>.json.
  */
 import type { ChildProcess, Serializable } from 'node:child_process';
-import { fork, spawn } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     'burst-every': { type: 'string', default: '15' },
     ramp: { type: 'string', default: '60' },
+    pin: { type: 'boolean', default: false },
     out: { type: 'string', default: '.bench' },
   },
 });
@@ -53,10 +58,31 @@ const TOPIC_BASE = 'https://soak.example/t';
 const TOPICS = 100;
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
+const PIN = values.pin;
+const HUB_CPU = '1';
+const LOAD_CPU = '0';
+/** Moves a running process to one CPU (with --pin). */
+function pinTo(cpu: string, pid: number | undefined): void {
+  if (PIN && pid !== undefined)
+    spawnSync('taskset', ['-cp', cpu, String(pid)], { stdio: 'ignore' });
+}
+pinTo(LOAD_CPU, process.pid);
+
 const dataDir = mkdtempSync(join(tmpdir(), 'herald-soak-'));
+const hubCommand = [
+  CLI,
+  'serve',
+  '--host',
+  '127.0.0.1',
+  '--port',
+  '0',
+  '--anonymous',
+  '--log-level',
+  'warn',
+];
 const hub = spawn(
-  process.execPath,
-  [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--anonymous', '--log-level', 'warn'],
+  PIN ? 'taskset' : process.execPath,
+  PIN ? ['-c', HUB_CPU, process.execPath, ...hubCommand] : hubCommand,
   {
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -89,6 +115,8 @@ interface Worker {
   readonly exited: Promise<unknown>;
 }
 const workers: Worker[] = [];
+/** The health probe, once started (a list, for abandon() to find it before then). */
+const probes: ChildProcess[] = [];
 for (let w = 0; w < WORKERS; w++) {
   const config: SoakWorkerConfig = {
     host: '127.0.0.1',
@@ -111,6 +139,7 @@ for (let w = 0; w < WORKERS; w++) {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
   );
+  pinTo(LOAD_CPU, child.pid);
   workers.push({ child, exited: once(child, 'exit') });
 }
 // Interrupted (Ctrl-C, a timeout's SIGTERM, an exception): stop every process this run started,
@@ -118,6 +147,7 @@ for (let w = 0; w < WORKERS; w++) {
 function abandon(reason: string): never {
   console.error(`soak: ${reason}; stopping the hub and the client workers`);
   for (const worker of workers) worker.child.kill('SIGKILL');
+  for (const probe of probes) probe.kill('SIGKILL');
   hub.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
   process.exit(1);
@@ -201,8 +231,6 @@ const burstTimer = setInterval(() => {
 
 // Sampling.
 const rss: { t: number; bytes: number }[] = [];
-const health: number[] = [];
-let healthErrors = 0;
 const started = Date.now();
 // The machine's 1-minute load average beside each sample: a hub that got little CPU shows here.
 const load: number[] = [];
@@ -210,28 +238,31 @@ const rssTimer = setInterval(() => {
   rss.push({ t: (Date.now() - started) / 1000, bytes: rssBytes(hubPid) });
   load.push(loadavg()[0] ?? 0);
 }, 1000);
-const probe = { running: true };
-const prober = (async () => {
-  while (probe.running) {
-    const t0 = performance.now();
-    try {
-      const response = await request(`${origin}/healthz`);
-      await response.body.text();
-      if (response.statusCode === 200) health.push(performance.now() - t0);
-      else healthErrors++;
-    } catch {
-      healthErrors++;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-})();
+const probe = fork(fileURLToPath(new URL('./health-probe.ts', import.meta.url)), [origin], {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+probes.push(probe);
+pinTo(HUB_CPU, probe.pid);
+// The hub's event-loop delay, per 30 s (prom-client resets its histogram at each scrape).
+const loopDelay: { p99Ms: number; maxMs: number }[] = [];
 const progress = setInterval(() => {
   const last = rss.at(-1);
   const at = `${Math.round((Date.now() - started) / 1000)} s: RSS ${((last?.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB`;
-  metricsOf(['herald_connections', 'herald_slow_consumers_dropped_total']).then(
+  metricsOf([
+    'herald_connections',
+    'herald_slow_consumers_dropped_total',
+    'herald_nodejs_eventloop_lag_p99_seconds',
+    'herald_nodejs_eventloop_lag_max_seconds',
+  ]).then(
     (m) => {
+      const delay = {
+        p99Ms: (m['herald_nodejs_eventloop_lag_p99_seconds'] ?? 0) * 1000,
+        maxMs: (m['herald_nodejs_eventloop_lag_max_seconds'] ?? 0) * 1000,
+      };
+      loopDelay.push(delay);
       console.log(
-        `${at}, ${m['herald_connections']} streams, ${published} published, ${m['herald_slow_consumers_dropped_total']} dropped`,
+        `${at}, ${m['herald_connections']} streams, ${published} published, ${m['herald_slow_consumers_dropped_total']} dropped, loop delay p99 ${delay.p99Ms.toFixed(1)} ms max ${delay.maxMs.toFixed(1)} ms`,
       );
     },
     // A progress line is not worth the run: a metrics request lost in a full accept queue is
@@ -267,8 +298,13 @@ const finalMetrics = await metricsOf([
   'herald_replays_waiting',
 ]);
 const reports = await askAll('stop', 'stopped');
-probe.running = false;
-await prober;
+const { timings: health, errors: healthErrors } = await new Promise<{
+  timings: number[];
+  errors: number;
+}>((resolve) => {
+  probe.once('message', resolve);
+  probe.send({ type: 'stop' });
+});
 clearInterval(rssTimer);
 
 const sum = (key: keyof SoakWorkerReport) =>
@@ -301,6 +337,9 @@ const summary = {
   healthP50Ms: pct(0.5),
   healthP99Ms: pct(0.99),
   healthMaxMs: sorted.at(-1) ?? 0,
+  loopDelayP99MaxMs: Math.max(0, ...loopDelay.map((d) => d.p99Ms)),
+  loopDelayMaxMs: Math.max(0, ...loopDelay.map((d) => d.maxMs)),
+  pinned: PIN,
   rssMaxMiB: mib(Math.max(...rss.map((s) => s.bytes))),
   rssFirstMinuteAfterRampMiB: mib(mean(firstMinute)),
   rssLastMinuteMiB: mib(mean(lastMinute)),
@@ -312,7 +351,7 @@ const summary = {
 console.log(JSON.stringify(summary, null, 2));
 mkdirSync(values.out, { recursive: true });
 const file = join(values.out, `soak-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ summary, rss, health }, null, 1));
+writeFileSync(file, JSON.stringify({ summary, rss, health, loopDelay }, null, 1));
 console.log(`samples in ${file}`);
 
 await Promise.race([
