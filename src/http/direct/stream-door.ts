@@ -78,7 +78,7 @@ export class StreamDoor {
   }
 
   firstBytes(socket: Socket, chunk: Buffer): void {
-    this.#forget(socket);
+    this.forget(socket);
     const head = parseRequestHead(chunk, this.#options.maxHeaderBytes);
     if (head === undefined || pathOf(head.target) !== this.#options.hubPath) {
       this.#handOver(socket, chunk);
@@ -95,7 +95,7 @@ export class StreamDoor {
   #handOver(socket: Socket, chunk: Buffer | undefined): void {
     // Paused before anything else: a flowing socket with no 'data' listener would drop bytes.
     socket.pause();
-    this.#forget(socket);
+    this.forget(socket);
     socket.off('data', onFirstBytes);
     // Node's server puts its own error listener on (and answers parse errors through it).
     socket.off('error', ignore);
@@ -103,15 +103,12 @@ export class StreamDoor {
     this.#options.handOver(socket, chunk);
   }
 
-  #forget(socket: Socket): void {
+  /** The socket no longer waits: it sent its first bytes, closed, or went to Node. */
+  forget(socket: Socket): void {
     (socket as WaitingSocket)[DOOR] = undefined;
     socket.off('close', forgetWaiting);
     this.#waiting.delete(socket);
     this.#older.delete(socket);
-  }
-
-  forget(socket: Socket): void {
-    this.#forget(socket);
   }
 
   /** Hands the connections quiet since the sweep before to Node. */
