@@ -3,8 +3,12 @@ import { AggregatorRegistry } from 'prom-client';
 import type { MetricsSnapshot } from '../http/metrics.ts';
 import type { ToWorker } from './worker-messages.ts';
 
-/** How long the primary waits for every worker's figures before the scrape fails. */
-const GATHER_TIMEOUT_MS = 3_000;
+/**
+ * How long the primary waits for every worker's figures before the scrape fails: under
+ * Prometheus's default scrape timeout (10 s), and long enough for workers that are busy (3 s
+ * was not, for 28 workers holding 500,000 streams on two cores: BENCHMARKS.md).
+ */
+const GATHER_TIMEOUT_MS = 8_000;
 
 interface Gathering {
   readonly requester: Worker;
@@ -25,10 +29,12 @@ export class ClusterMetrics {
   #nextId = 0;
   readonly #gatherings = new Map<number, Gathering>();
   readonly #workers: () => readonly Worker[];
+  readonly #timeoutMs: number;
 
   /** `workers`: the workers that serve now (listening), each of which must answer. */
-  constructor(workers: () => readonly Worker[]) {
+  constructor(workers: () => readonly Worker[], timeoutMs = GATHER_TIMEOUT_MS) {
     this.#workers = workers;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** `requester` asked (its `metrics-request` number `requestId`). */
@@ -42,7 +48,7 @@ export class ClusterMetrics {
       snapshots: [],
       timer: setTimeout(() => {
         this.#finish(id, `${gathering.waiting.size} workers did not send their metrics in time`);
-      }, GATHER_TIMEOUT_MS),
+      }, this.#timeoutMs),
     };
     this.#gatherings.set(id, gathering);
     for (const worker of workers) send(worker, { type: 'collect-metrics', id });
