@@ -153,6 +153,12 @@ export interface HeraldConfig {
    */
   readonly refuseDuplicateIds: boolean;
   /**
+   * Every HTTP/1.1 request through node:http, none served by the stream door (docs/architecture.md):
+   * an operator's way back should the door misread some client or proxy. Streams then cost what
+   * they cost through node:http (BENCHMARKS.md, "Connection cost").
+   */
+  readonly nodeHttpOnly: boolean;
+  /**
    * The Mercure dialects served: `both` (the default) speaks draft-07 and draft-08 side by side,
    * each request in the dialect of its shape; `07` or `08` refuses requests of the other one.
    */
@@ -273,6 +279,7 @@ export const DEFAULTS = Object.freeze({
   developmentPublisherToken: null,
   subscriptions: false,
   refuseDuplicateIds: false,
+  nodeHttpOnly: false,
   protocol: 'both',
 } as const satisfies Partial<HeraldConfig>);
 

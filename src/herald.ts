@@ -113,7 +113,7 @@ export async function startHerald(
       metrics.countError(code);
     }, http1),
     http1,
-    hubPath: HUB_PATH,
+    hubPath: config.nodeHttpOnly ? undefined : HUB_PATH,
   });
   const port = await listener.listen(config.port, config.host);
   const releasePort = async (): Promise<void> => {

@@ -43,8 +43,11 @@ export interface ListenerLimits {
   readonly onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
   /** What Node's HTTP/1.1 internals tell of a connection (node-http1.ts). */
   readonly http1: NodeHttp1;
-  /** The path whose plain GETs the stream door serves without node:http (plain HTTP/1.1). */
-  readonly hubPath: string;
+  /**
+   * The path whose plain GETs the stream door serves without node:http (plain HTTP/1.1);
+   * undefined: no stream door, every request through node:http.
+   */
+  readonly hubPath: string | undefined;
 }
 
 /** The HTTP server: plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1 negotiated by ALPN. */
@@ -113,8 +116,9 @@ function openStreamDoor(
   handler: RequestListener,
   limits: ServerLimits,
   http1: NodeHttp1,
-  hubPath: string,
+  hubPath: string | undefined,
 ): StreamDoor | undefined {
+  if (hubPath === undefined) return undefined;
   const door = new StreamDoor({
     hubPath,
     maxHeaderBytes: limits.maxHeaderSize,

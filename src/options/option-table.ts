@@ -402,6 +402,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     path: 'refuseDuplicateIds',
   }),
   option({
+    flag: 'node-http-only',
+    kind: flag(),
+    help: 'serve every HTTP/1.1 request through node:http, none by the stream door (more CPU and memory per stream)',
+    path: 'nodeHttpOnly',
+  }),
+  option({
     flag: 'protocol',
     kind: choice(PROTOCOL_SUPPORTS, '<07|08|both>', '07, 08 or both'),
     help: 'Mercure dialects served: draft-07, draft-08 (Mercure 1.0) or both',

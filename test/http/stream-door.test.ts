@@ -297,6 +297,17 @@ test('publishing on a keep-alive connection, body in pieces, is parsed by Node a
   assert.deepEqual(hub.internalErrors, []);
 });
 
+test('--node-http-only: every stream through node:http, the door off', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true, nodeHttpOnly: true });
+  const stream = rawExchange(hub.herald.port, [subscribeHead(hub)]);
+  t.after(() => stream.socket.destroy());
+  const { status, headers } = await headReceived(stream);
+  assert.equal(status, 200);
+  assert.equal(headers.get('connection'), 'keep-alive');
+  await waitFor(() => hub.herald.hub.subscriberCount === 1, { message: 'the subscription' });
+  assert.deepEqual(hub.internalErrors, []);
+});
+
 test('a Node whose server cannot hand connections over serves every stream through node:http', async (t) => {
   const http1 = await checkNodeHttp1({
     internals: { ...NODE_INTERNALS, connectionListener: () => undefined },
