@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MatchSubscriptionDocument } from './match-subscription-events.ts';
 import { matchCollectionId, readMatchSubscriptionEvent } from './match-subscription-events.ts';
 import type { SubscriptionDocument } from './subscription-events.ts';
@@ -169,9 +170,4 @@ export class Presence {
   get(topic: string, id: string): SubscriptionDocument | undefined {
     return this.#byTopic.get(topic)?.get(id);
   }
-}
-
-/** Resolves in a later turn of the event loop, after pending I/O and timers had theirs. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
