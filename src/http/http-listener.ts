@@ -98,8 +98,8 @@ function plainListener(
       closeUnstarted(sockets, http1);
     },
     closeAll() {
-      server.closeAllConnections();
-      // The streams served directly: Node's server does not know them as its connections.
+      // Every connection, Node's and the stream door's (Node's closeAllConnections knows only
+      // its own).
       for (const socket of sockets) socket.destroy();
     },
   };

@@ -11,9 +11,6 @@ import type { DirectRequest } from './direct/direct-request.ts';
  */
 export type HubRequest = IncomingMessage | Http2ServerRequest | DirectRequest;
 
-/** A request that may carry a body: never a direct one. */
-export type BodyRequest = IncomingMessage | Http2ServerRequest;
-
 /**
  * A response as the routes use it: what `ServerResponse` and `Http2ServerResponse` have in
  * common. An interface rather than their union, because both overload `writeHead` and

@@ -94,7 +94,9 @@ export function parseRequestHead(chunk: Buffer, maxBytes: number): RequestHead |
     const name = text.slice(at, colon).toLowerCase();
     if (NOT_DIRECT.has(name) || headers[name] !== undefined) return undefined;
     if (++count > MAX_HEADERS) return undefined;
-    headers[name] = trimWhitespace(text.slice(colon + 1, lineEnd));
+    // Only spaces and tabs can surround a value here (every other whitespace byte was refused
+    // above), so trim() strips exactly the optional whitespace of RFC 9110 §5.5.
+    headers[name] = text.slice(colon + 1, lineEnd).trim();
     at = lineEnd + 2;
   }
   // HTTP/1.1 requires Host (RFC 9112 §3.2); Node answers its absence with 400.
@@ -104,17 +106,4 @@ export function parseRequestHead(chunk: Buffer, maxBytes: number): RequestHead |
     return undefined;
   }
   return { target, headers };
-}
-
-/** Strips the optional whitespace (spaces and tabs) around a field value. */
-function trimWhitespace(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && isWhitespace(value.charCodeAt(start))) start++;
-  while (end > start && isWhitespace(value.charCodeAt(end - 1))) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
-}
-
-function isWhitespace(code: number): boolean {
-  return code === SPACE || code === TAB;
 }
