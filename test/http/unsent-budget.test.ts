@@ -7,6 +7,8 @@ import { UnsentBudget } from '../../src/http/streams/unsent-budget.ts';
 class FakeStream implements HoldsUnsentBytes {
   unsentBytes: number;
   bytesSent = 0;
+  /** Its socket refuses what it is offered (the kernel's buffers are full). */
+  awaitingClient = true;
   reportedUnsent = 0;
   dropped = false;
   readonly #budget: UnsentBudget<FakeStream>;
@@ -80,4 +82,37 @@ test('past twice the limit, the largest streams go even while they read', (t) =>
   assert.equal(big.dropped, true);
   assert.equal(small.dropped, false);
   assert.equal(budget.total, 700);
+});
+
+test('past twice the limit, readers go only until the total is back under twice the limit', (t) => {
+  const budget = new UnsentBudget<FakeStream>(1000);
+  t.after(() => {
+    budget.close();
+  });
+  const streams = [900, 800, 700].map((unsent) => new FakeStream(budget, unsent));
+  for (const stream of streams) budget.report(stream, stream.unsentBytes);
+  for (const stream of streams) stream.bytesSent += 10;
+  budget.scan();
+  // 2,400 held by readers: the largest goes (1,500 left, under 2,000); the others get a later look.
+  assert.deepEqual(
+    streams.map((stream) => stream.dropped),
+    [true, false, false],
+  );
+  assert.equal(budget.total, 1500);
+});
+
+test('a stream whose bytes only wait for the flush queue is not taken for one that stopped reading', (t) => {
+  const budget = new UnsentBudget<FakeStream>(1000);
+  t.after(() => {
+    budget.close();
+  });
+  // A busy hub has not written to either socket since the mark: neither took a byte. One socket
+  // refuses what it holds; the other holds nothing (its bytes wait for the flush queue).
+  const stalled = new FakeStream(budget, 700);
+  const waiting = new FakeStream(budget, 800);
+  waiting.awaitingClient = false;
+  for (const stream of [stalled, waiting]) budget.report(stream, stream.unsentBytes);
+  budget.scan();
+  assert.equal(stalled.dropped, true);
+  assert.equal(waiting.dropped, false, 'the larger one was never offered its bytes');
 });

@@ -106,6 +106,12 @@ export class SseConnection implements FrameSink, Flushable, ClosesWithResponse, 
     return socket.writableLength + this.#queuedBytes;
   }
 
+  /** Whether Node holds bytes for this stream's socket that the kernel has not taken yet. */
+  get awaitingClient(): boolean {
+    if (this.#closed) return false;
+    return (this.#socket ?? this.#res).writableLength > 0;
+  }
+
   /**
    * Bytes handed to the kernel so far, about: every frame written, less what is still unsent.
    * It grows while the client reads (chunk framing waiting in the socket makes it a little low).

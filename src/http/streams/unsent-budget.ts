@@ -4,6 +4,11 @@ export interface HoldsUnsentBytes {
   readonly unsentBytes: number;
   /** Bytes handed to the kernel so far: it grows while the client reads. */
   readonly bytesSent: number;
+  /**
+   * Whether the kernel refused bytes offered to this stream: Node holds some for its socket.
+   * Unsent bytes that only wait for the flush queue are the hub's delay, not the client's.
+   */
+  readonly awaitingClient: boolean;
   /** The figure this stream last reported to the budget (kept by the budget). */
   reportedUnsent: number;
   /** Drops the stream as a slow consumer: its client resumes with Last-Event-ID. */
@@ -15,7 +20,8 @@ export interface HoldsUnsentBytes {
 const SCAN_DELAY_MS = 20;
 // Drops stop below this share of the limit, so that the next burst does not start again at once.
 const LOW_WATER = 0.9;
-// Past this multiple of the limit, streams that still read are dropped too, the largest first.
+// Past this multiple of the limit, streams that still read are dropped too, the largest first,
+// down to it.
 const HARD_FACTOR = 2;
 
 /**
@@ -24,13 +30,15 @@ const HARD_FACTOR = 2;
  *
  * Streams report their unsent bytes as they queue frames, and the budget keeps the sum. A
  * stream is not told when its socket drains, so the sum can only overstate what is held; when
- * it passes the limit, the budget reads every stream's real figure a moment later (20 ms), and
- * if the real total is past the limit it drops, largest first, the streams whose sockets took no
- * byte in the meantime (their clients are not reading) until the total is back under 90% of it.
- * Streams that are reading are looked at again a moment later rather than dropped, unless they
- * hold more than twice the limit between them. Dropped clients resume with Last-Event-ID. The
- * queued frames are shared by every stream they go to, so what passes the limit meanwhile is
- * references to the same frames, not copies.
+ * it passes the limit, the budget reads every stream's real figure a moment later (20 ms). If
+ * the real total is past the limit, it drops, largest first, the streams whose sockets refuse
+ * what they were offered and took no byte in the meantime (their clients are not reading) until
+ * the total is back under 90% of it. Streams that are reading are looked at again a moment later
+ * rather than dropped, unless the total is past twice the limit: then the largest readers whose
+ * sockets refuse bytes go until it is back under twice the limit. Bytes that only wait for the
+ * flush queue (a hub behind on its own work) never count against a stream. Dropped clients
+ * resume with Last-Event-ID. The queued frames are shared by every stream they go to, so what
+ * passes the limit meanwhile is references to the same frames, not copies.
  */
 export class UnsentBudget<Stream extends HoldsUnsentBytes> {
   readonly limit: number;
@@ -94,11 +102,11 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
   }
 
   /**
-   * Reads every stream's real figure. Over the limit, drops the streams whose sockets took no
-   * byte since the scan was armed (their clients are not reading), largest first, down to 90%
-   * of the limit. If readers alone still hold more than the limit, they are given another look
-   * a moment later, when they have read or stopped; only past twice the limit do the largest of
-   * them go at once (memory first).
+   * Reads every stream's real figure. Over the limit, drops the streams whose sockets refuse
+   * bytes and took none since the scan was armed (their clients are not reading), largest
+   * first, down to 90% of the limit. If that is not enough, the others are given another look a
+   * moment later, when they have read or stopped; only past twice the limit do the largest
+   * readers go at once (memory first), down to twice the limit.
    */
   scan(): void {
     let total = 0;
@@ -114,19 +122,25 @@ export class UnsentBudget<Stream extends HoldsUnsentBytes> {
     const mark = this.#sentAtMark;
     this.#sentAtMark = new Map();
     if (total <= this.limit) return;
-    // A holder that was not there when the scan was armed is given the benefit of the doubt.
-    const reading = (stream: Stream) => {
+    // Only a stream whose socket refuses what it was offered is held up by its client; bytes
+    // that wait for the flush queue (a busy hub) are the hub's delay, written in the next turns.
+    // Of those, a stream that took nothing since the mark has stopped reading. A holder that was
+    // not there when the scan was armed is given the benefit of the doubt.
+    const stopped = (stream: Stream) => {
       const before = mark.get(stream);
-      return before === undefined || stream.bytesSent > before;
+      return before !== undefined && stream.bytesSent <= before;
     };
     const largestFirst = (a: Stream, b: Stream) => b.reportedUnsent - a.reportedUnsent;
-    const target = this.limit * LOW_WATER;
-    this.#dropUntil(holders.filter((stream) => !reading(stream)).sort(largestFirst), target);
+    const heldUpByClient = holders.filter((stream) => stream.awaitingClient);
+    this.#dropUntil(heldUpByClient.filter(stopped).sort(largestFirst), this.limit * LOW_WATER);
     if (this.#total <= this.limit) return;
     if (this.#total > this.limit * HARD_FACTOR) {
-      this.#dropUntil(holders.filter(reading).sort(largestFirst), target);
-      return;
+      // Memory first, but no further: a slow reader should not pay for the laggards a later
+      // look will find.
+      const reading = heldUpByClient.filter((stream) => !stopped(stream));
+      this.#dropUntil(reading.sort(largestFirst), this.limit * HARD_FACTOR);
     }
+    if (this.#total <= this.limit) return;
     // Look again in a moment, marking where each stream is now.
     clearTimeout(this.#scanTimer);
     this.#scanTimer = undefined;
