@@ -92,23 +92,37 @@ test('updates queued in the same turn leave as one chunk, in order', async (t) =
     message: 'head',
   });
   const token = await hub.token({ publish: ['*'] });
-  const batch = ['one', 'two', 'three'].map((data) => ({ topic: TOPIC, data }));
-  const response = await fetch(hub.hubUrl, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(batch),
-  });
-  assert.equal(response.status, 200);
-  await waitFor(() => dechunk(split(bytes()).body).data.includes('data: three'), {
-    message: 'the batch',
-  });
-  const { body } = split(bytes());
-  // The first comment's chunk, then one chunk holding the three frames.
-  const chunks = body.split(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/).filter(Boolean);
-  assert.equal(chunks.length, 2, `two chunks in ${JSON.stringify(body)}`);
-  assert.match(
-    chunks[1] ?? '',
-    /^id: [^\n]+\ndata: one\n\nid: [^\n]+\ndata: two\n\nid: [^\n]+\ndata: three\n\n\r\n$/,
+  // A batch is dispatched in slices of about 2 ms: on a loaded machine a slice can end between
+  // two of its updates, which then leave in two chunks. A few tries tell that apart from frames
+  // that are never put together (then every try fails).
+  const tries: string[][] = [];
+  for (let attempt = 0; attempt < 5 && tries.at(-1)?.length !== 1; attempt++) {
+    const seen = split(bytes()).body.length;
+    const datas = ['one', 'two', 'three'].map((data) => `${data}-${attempt}`);
+    const response = await fetch(hub.hubUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(datas.map((data) => ({ topic: TOPIC, data }))),
+    });
+    assert.equal(response.status, 200);
+    const fresh = () => split(bytes()).body.slice(seen);
+    await waitFor(() => fresh().includes(`data: three-${attempt}\n\n\r\n`), {
+      message: 'the batch',
+    });
+    const chunks = fresh()
+      .split(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/)
+      .filter(Boolean);
+    // However many chunks, the frames arrive whole and in order.
+    assert.match(
+      chunks.join(''),
+      new RegExp(`^${datas.map((data) => `id: [^\n]+\ndata: ${data}\n\n`).join('')}\r\n$`),
+    );
+    tries.push(chunks);
+  }
+  assert.equal(
+    tries.at(-1)?.length,
+    1,
+    `the batch in one chunk in one of ${tries.length} tries: ${JSON.stringify(tries)}`,
   );
   assert.deepEqual(hub.internalErrors, []);
 });
