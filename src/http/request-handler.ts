@@ -23,6 +23,7 @@ import {
 import { handleSubscribe } from './routes/subscribe-route.ts';
 import { handleSubscriptions, isSubscriptionsPath } from './routes/subscriptions-route.ts';
 import { readRequestTarget } from './request/request-target.ts';
+import { assertSingleHost } from './request/single-host.ts';
 import { SUBSCRIPTIONS_PATH } from '../core/subscription-events.ts';
 
 export { HUB_PATH } from './request/hub-url.ts';
@@ -53,6 +54,7 @@ export function createRequestHandler(
     log: RequestLog,
   ): Promise<void> {
     assertHeaderListSize(req, context.config.maxHeaderBytes);
+    assertSingleHost(req);
     // Routing compares the raw path: one a URL parser would normalise is refused, not rewritten.
     const { path, url } = readRequestTarget(req.url, ENCODED_SLASHES);
     // An event stream passes these headers with its head. Set here, Node would keep a header
@@ -155,9 +157,12 @@ export function createRequestHandler(
         const { metadataUrl } = hubIdentity(context.config, req);
         headers['WWW-Authenticate'] = bearerChallenge(error.challenge, metadataUrl);
       }
-      // A refusal may come before the body was received: close rather than reuse the connection.
-      // (HTTP/2 ends just this stream, and forbids the header.)
-      if (!req.complete && !isHttp2(req)) headers['Connection'] = 'close';
+      // A refusal may come before the body was received, and a malformed request leaves the
+      // framing of what follows in doubt: close rather than reuse the connection. (HTTP/2 ends
+      // just this stream, and forbids the header.)
+      const malformed =
+        error instanceof HeraldError && error.code === 'HERALD_ERR_MALFORMED_REQUEST';
+      if ((!req.complete || malformed) && !isHttp2(req)) headers['Connection'] = 'close';
       sendProblem(res, error, headers);
     });
   };

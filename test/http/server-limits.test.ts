@@ -200,6 +200,27 @@ test('a request that is not HTTP gets 400 HERALD_ERR_MALFORMED_REQUEST', async (
   assert.equal(problem['code'], 'HERALD_ERR_MALFORMED_REQUEST');
 });
 
+test('a request with two Host headers gets 400 and a closed connection, whichever route it asks for', async (t) => {
+  const hub = await startTestHub(t, { anonymous: true });
+  const target = new URL(hub.subscribeUrl([TOPIC]));
+  for (const path of [`${target.pathname}${target.search}`, '/healthz', '/metrics']) {
+    const client = await rawClient(t, hub);
+    // A proxy in front may have acted on either host: refused, as RFC 9112 §3.2 requires. The
+    // second request on the connection is never read.
+    client.socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: hub.example\r\nhost: evil.example\r\n\r\n` +
+        'GET /healthz HTTP/1.1\r\nHost: hub.example\r\n\r\n',
+    );
+    await closedWithin(client, 10_000);
+    const { status, problem } = problemOf(client.received());
+    assert.equal(status, 400, path);
+    assert.equal(problem['code'], 'HERALD_ERR_MALFORMED_REQUEST');
+    assert.match(String(problem['detail']), /more than one Host header/);
+    assert.equal(client.received().split('HTTP/1.1 ').length, 2, 'one response, then closed');
+  }
+  assert.equal(hub.herald.hub.subscriberCount, 0, 'no stream was opened');
+});
+
 test('a headers timeout longer than the request timeout is refused at start-up', async () => {
   const env = { HERALD_JWT_KEY: TEST_KEY };
   assert.throws(
