@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: on an unsupported Node.js, a plain message rather than a failure further in.
+import './supported-node.ts';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { checkConfigFromArgs, CONFIG_HELP } from './config-check.ts';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, tempDir } from '../support/cli.ts';
+import { CLI, runCli, tempDir } from '../support/cli.ts';
 
 test('a port in use: the message names --port and HERALD_PORT, exit 1, and no herald-data/ is created', async (t) => {
   const holder = createServer();
@@ -148,4 +149,33 @@ test('GET / redirects to /ui/ when the UI is on, and otherwise names the hub URL
   const missing = await fetch(new URL('/nothing', hubUrl));
   assert.equal(missing.status, 404);
   assert.equal(((await missing.json()) as { code: string }).code, 'HERALD_ERR_NOT_FOUND');
+});
+
+// The machine's own Node.js, where it is older than Herald supports (Node 20 here): what a user
+// who runs `npm ci && npm start` with it meets.
+const OLD_NODE = '/usr/bin/node';
+
+function oldNodeVersion(): string | undefined {
+  if (!existsSync(OLD_NODE)) return undefined;
+  const found = spawnSync(OLD_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const version = found.stdout.trim();
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major < 22 || (major === 22 && minor < 13) ? version : undefined;
+}
+
+test('on a Node.js below 22.13 the CLI says which versions it needs, exits 1 and creates nothing', (t) => {
+  const version = oldNodeVersion();
+  if (version === undefined) {
+    t.skip(`no Node.js below 22.13 at ${OLD_NODE}`);
+    return;
+  }
+  const dir = tempDir(t);
+  const run = spawnSync(OLD_NODE, [CLI, 'serve', '--port', '0'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(run.status, 1, run.stderr);
+  assert.equal(
+    run.stderr,
+    `herald: Node.js ${version} is not supported; Herald needs 22.13 or later (the maintained LTS lines: 22, 24 or 26).\n`,
+  );
+  assert.equal(run.stdout, '');
+  assert.equal(existsSync(join(dir, 'herald-data')), false, 'nothing was created');
 });
