@@ -17,6 +17,7 @@ import type { TopicSelector } from './topic-selector.ts';
 import type { MatchType } from './url-pattern.ts';
 import type { NewUpdate, Update } from './update.ts';
 import { validateNewUpdate } from './update.ts';
+import { WORK_SLICE_MS } from './work-slice.ts';
 
 export interface HubOptions {
   /** Topics one update may carry (canonical + alternates). */
@@ -44,7 +45,7 @@ export interface HubOptions {
   readonly observer?: HubObserver | undefined;
   /**
    * Longest the hub dispatches live updates in one go before letting the event loop go round
-   * (default `DISPATCH_SLICE_MS`); the rest of a burst (a JSON batch, a page of the Redis feed)
+   * (default `WORK_SLICE_MS`); the rest of a burst (a JSON batch, a page of the Redis feed)
    * waits for the next turn, in order.
    */
   readonly dispatchSliceMs?: number | undefined;
@@ -89,19 +90,6 @@ const TOPIC_RATES_KEPT = 256;
 
 /** Replays that may run at once unless told otherwise. */
 export const DEFAULT_MAX_CONCURRENT_REPLAYS = 32;
-
-/**
- * Longest a replay works before letting the event loop go round: one replay's slice per turn,
- * so a health check or a publish waits about this long behind a resume storm.
- */
-export const REPLAY_SLICE_MS = 2;
-
-/**
- * Longest live dispatch works in one go: a JSON batch of 1,000 updates, or a burst of updates
- * each for thousands of subscribers, is dispatched over several turns of the event loop, so a
- * health check or a publish waits about this long behind it.
- */
-export const DISPATCH_SLICE_MS = 2;
 
 /** An update the backend handed over, waiting for its turn to be dispatched. */
 interface Waiting {
@@ -217,7 +205,8 @@ export class Hub {
     this.#index = new TopicIndex(this.#popular);
     this.replays = new ReplayScheduler({
       maxConcurrent: options.maxConcurrentReplays ?? DEFAULT_MAX_CONCURRENT_REPLAYS,
-      sliceMs: REPLAY_SLICE_MS,
+      // One replay's slice per turn: a resume storm holds the loop no longer than any job.
+      sliceMs: WORK_SLICE_MS,
     });
     const observer = options.observer;
     this.#observer = observer;
@@ -407,7 +396,7 @@ export class Hub {
   #sliceOpen(): boolean {
     const now = performance.now();
     if (this.#sliceEndsAt === undefined) {
-      this.#sliceEndsAt = now + (this.#options.dispatchSliceMs ?? DISPATCH_SLICE_MS);
+      this.#sliceEndsAt = now + (this.#options.dispatchSliceMs ?? WORK_SLICE_MS);
       // The slice lasts for this synchronous run only: the next one starts a slice of its own.
       queueMicrotask(() => {
         this.#sliceEndsAt = undefined;

@@ -4,12 +4,7 @@ import { matchCollectionId, readMatchSubscriptionEvent } from './match-subscript
 import type { SubscriptionDocument } from './subscription-events.ts';
 import { readSubscriptionEvent } from './subscription-events.ts';
 import type { Update } from './update.ts';
-
-/**
- * Longest loading works before letting the event loop go round: a node that loads a large
- * history at start-up still renews its lease, reads its feed and answers its health checks.
- */
-export const LOAD_SLICE_MS = 2;
+import { WORK_SLICE_MS } from './work-slice.ts';
 
 /**
  * The active subscriptions of the whole cluster, derived from the subscription events in the
@@ -60,7 +55,7 @@ export class Presence {
    * live feed holds every update stored since this node listened, so replaying all of it after
    * history leaves each subscription in the state of its last event, whether or not history
    * also held it (applying an event again changes nothing). Read a slice at a time
-   * (`LOAD_SLICE_MS`), each in its own turn of the event loop: a store's pages may be read
+   * (`WORK_SLICE_MS`), each in its own turn of the event loop: a store's pages may be read
    * synchronously (SQLite), which alone would hold the loop for the whole history.
    */
   async warmUp(history: AsyncIterable<Update> | Iterable<Update>): Promise<void> {
@@ -70,7 +65,7 @@ export class Presence {
       let sliceStart = performance.now();
       for await (const update of history) {
         this.#apply(update);
-        if (performance.now() - sliceStart >= LOAD_SLICE_MS) {
+        if (performance.now() - sliceStart >= WORK_SLICE_MS) {
           await nextTurn();
           sliceStart = performance.now();
         }

@@ -16,7 +16,7 @@ const ID_LINE = Buffer.from('\nid: ');
 /*
  * The longest turn of the hub's event loop allowed while replays run, in CPU time of its main
  * thread (wall clock on a shared machine also counts time the process was not scheduled). A
- * replay works 2 ms at a time (REPLAY_SLICE_MS) plus one history page. Measured on a shared
+ * replay works 2 ms at a time (WORK_SLICE_MS) plus one history page. Measured on a shared
  * 2-core machine (load average 17) with 30,000 updates: 30–40 ms with paced replays (GC
  * included), 936 ms before them (one health check answered in the whole run). 250 ms keeps a
  * wide margin on both sides.

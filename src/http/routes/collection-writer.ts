@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { WORK_SLICE_MS } from '../../core/work-slice.ts';
 import type { HubResponse } from '../http-message.ts';
 
 /**
@@ -6,8 +7,6 @@ import type { HubResponse } from '../http-message.ts';
  * one is streamed (chunked) a slice at a time.
  */
 export const STREAM_COLLECTIONS_ABOVE = 500;
-/** Longest one slice of a streamed collection works before letting the event loop go round. */
-const SLICE_MS = 2;
 /** Text a slice writes at most, so that one slice of huge documents is still a bounded write. */
 const SLICE_BYTES = 64 * 1024;
 
@@ -51,7 +50,7 @@ export async function writeCollection<T>(
   let chunk = open;
   let index = 0;
   while (index < items.length) {
-    const ends = performance.now() + SLICE_MS;
+    const ends = performance.now() + WORK_SLICE_MS;
     while (index < items.length && chunk.length < SLICE_BYTES && performance.now() < ends) {
       const item = items[index] as T;
       const text = JSON.stringify(toJson(item), null, 2).replaceAll('\n', '\n    ');
