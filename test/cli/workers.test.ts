@@ -181,6 +181,7 @@ test('--workers 3 spreads streams over three processes; a publish on any reaches
     assert.match(body, /^herald_deliveries_total 27$/m);
     // Every worker reads the same shared history: it is counted once, not three times.
     assert.match(body, /^herald_history_updates 3$/m);
+    assert.match(body, /^herald_metrics_stale_workers 0$/m, 'every worker answered in time');
   }
 
   // Every request is logged, with its X-Request-Id, by the process that served it: a stream
