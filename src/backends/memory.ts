@@ -90,7 +90,7 @@ export class MemoryBackend implements Backend {
   readonly #refuseDuplicateIds: boolean;
   #closed = false;
   /** This process's alone; nothing to share, nothing survives it. */
-  readonly capabilities = { exclusive: true, sharedByNodes: false };
+  readonly capabilities = { exclusive: true };
 
   constructor(options: MemoryBackendOptions) {
     this.#published = new Ring(options.historySize);

@@ -148,7 +148,6 @@ export class RedisBackend implements Backend {
     this.#lastSeen = lastSeen;
     this.capabilities = {
       exclusive: false,
-      sharedByNodes: true,
       nodeLeases: new RedisNodeLeases(
         commands,
         { prefix, stream: this.#keys[0], idlog: this.#keys[1] },

@@ -105,7 +105,7 @@ export class SqliteBackend implements Backend {
   /** Each update's position is its row's `seq`. */
   readonly #listeners = new FeedListeners<[update: Update, position: Position]>();
   /** The file is locked for this process alone while open (`locking_mode = EXCLUSIVE`). */
-  readonly capabilities = { exclusive: true, sharedByNodes: false };
+  readonly capabilities = { exclusive: true };
   readonly #statements: Record<
     | 'begin'
     | 'commit'

@@ -104,8 +104,6 @@ export interface BackendCapabilities {
    * process): any update in its history was stored by this process or an earlier run of it.
    */
   readonly exclusive: boolean;
-  /** Several nodes share the store, and each node's `onUpdate` sees every node's updates. */
-  readonly sharedByNodes: boolean;
   /** A shared store's leases, by which the nodes that stay settle what a dead node left. */
   readonly nodeLeases?: NodeLeases | undefined;
 }

@@ -32,7 +32,7 @@ function deferred<T>(): Deferred<T> {
 class ScriptedBackend implements Backend {
   readonly #listeners = new Set<(update: Update, position: Position) => void>();
   /** Its live feed lags behind its store, as a store shared by several nodes does. */
-  readonly capabilities = { exclusive: false, sharedByNodes: true };
+  readonly capabilities = { exclusive: false };
   readonly #reads: Deferred<HistoryRead>[] = [];
   readonly #readStarted: Deferred<string>[] = [];
 
