@@ -1,8 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Backend, NodeLeases } from './backend.ts';
 import { EARLIEST } from './backend.ts';
 import type { HubObserver, SubscribeRequest } from './hub.ts';
 import { matchSubscriptionDocument, matchSubscriptionEvent } from './match-subscription-events.ts';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Presence } from './presence.ts';
 import type { Subscriber } from './subscriber.ts';
 import { subscriptionDocument, subscriptionEvent } from './subscription-events.ts';
