@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { HoldsUnsentBytes } from '../../src/http/streams/unsent-budget.ts';
 import { UnsentBudget } from '../../src/http/streams/unsent-budget.ts';
 
@@ -24,11 +25,17 @@ class FakeStream implements HoldsUnsentBytes {
   }
 }
 
-test('past the total, streams whose sockets took nothing are dropped before a larger one that reads', (t) => {
-  const budget = new UnsentBudget<FakeStream>(1000);
+/** A budget of `limit` bytes whose pending look is cancelled when the test ends. */
+function openBudget(t: TestContext, limit: number): UnsentBudget<FakeStream> {
+  const budget = new UnsentBudget<FakeStream>(limit);
   t.after(() => {
     budget.close();
   });
+  return budget;
+}
+
+test('past the total, streams whose sockets took nothing are dropped before a larger one that reads', (t) => {
+  const budget = openBudget(t, 1000);
   // A reader that is behind a burst holds the most; two clients that stopped reading hold less.
   const reader = new FakeStream(budget, 600);
   const stalledA = new FakeStream(budget, 300);
@@ -51,10 +58,7 @@ test('past the total, streams whose sockets took nothing are dropped before a la
 });
 
 test('readers alone over the limit are looked at again, and dropped once they stop reading', (t) => {
-  const budget = new UnsentBudget<FakeStream>(1000);
-  t.after(() => {
-    budget.close();
-  });
+  const budget = openBudget(t, 1000);
   const big = new FakeStream(budget, 900);
   const small = new FakeStream(budget, 400);
   for (const stream of [big, small]) budget.report(stream, stream.unsentBytes);
@@ -70,10 +74,7 @@ test('readers alone over the limit are looked at again, and dropped once they st
 });
 
 test('past twice the limit, the largest streams go even while they read', (t) => {
-  const budget = new UnsentBudget<FakeStream>(1000);
-  t.after(() => {
-    budget.close();
-  });
+  const budget = openBudget(t, 1000);
   const big = new FakeStream(budget, 1500);
   const small = new FakeStream(budget, 700);
   for (const stream of [big, small]) budget.report(stream, stream.unsentBytes);
@@ -85,10 +86,7 @@ test('past twice the limit, the largest streams go even while they read', (t) =>
 });
 
 test('past twice the limit, readers go only until the total is back under twice the limit', (t) => {
-  const budget = new UnsentBudget<FakeStream>(1000);
-  t.after(() => {
-    budget.close();
-  });
+  const budget = openBudget(t, 1000);
   const streams = [900, 800, 700].map((unsent) => new FakeStream(budget, unsent));
   for (const stream of streams) budget.report(stream, stream.unsentBytes);
   for (const stream of streams) stream.bytesSent += 10;
@@ -102,10 +100,7 @@ test('past twice the limit, readers go only until the total is back under twice 
 });
 
 test('a stream whose bytes only wait for the flush queue is not taken for one that stopped reading', (t) => {
-  const budget = new UnsentBudget<FakeStream>(1000);
-  t.after(() => {
-    budget.close();
-  });
+  const budget = openBudget(t, 1000);
   // A busy hub has not written to either socket since the mark: neither took a byte. One socket
   // refuses what it holds; the other holds nothing (its bytes wait for the flush queue).
   const stalled = new FakeStream(budget, 700);
